@@ -1,0 +1,1 @@
+//! The kchan WDM driver.

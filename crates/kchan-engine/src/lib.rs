@@ -1,0 +1,1 @@
+//! The channel: rings, pending receives, batching, accounting.

@@ -1,0 +1,1 @@
+//! Kernel-mode bindings and support for the kchan driver.

@@ -1,0 +1,1 @@
+//! Wire protocol: IOCTL codes, wire structs, batch framing.
