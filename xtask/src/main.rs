@@ -1,1 +1,115 @@
-fn main() {}
+//! `cargo xtask`: everything kchan needs around `cargo` on a Linux host.
+//!
+//! kchan's driver and Windows programs are cross-compiled for
+//! `x86_64-pc-windows-gnu` and run under Wine, in a Wine prefix of the
+//! project's own under `target/`. This binary installs the toolchain
+//! (`setup`), builds every target and checks the driver image (`build`),
+//! manages the prefix and the driver service (`wine`, `driver`), and runs
+//! the test layers, the demo and the benchmark.
+//!
+//! Modules, one job each:
+//! - [`setup`]: Debian packages and the rustup target, idempotent.
+//! - [`wine`]: the project's Wine prefix, its shim and its wineserver.
+//! - [`driver`]: install/start/stop/uninstall of the `kchan` service.
+//! - [`build`]: native and Windows builds, then [`pecheck`] on every `.sys`.
+//! - [`test`]: the test layers and the one-line `N passed, M failed` total.
+//! - [`demo`]: the main job, live.
+
+mod build;
+mod demo;
+mod driver;
+mod pecheck;
+mod setup;
+mod test;
+mod wine;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// kchan's build, Wine harness, tests and demo.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about, disable_help_subcommand = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing: Debian packages and the Windows Rust target.
+    Setup,
+    /// Build native and Windows targets; check every built driver image.
+    Build,
+    /// Run every test layer (native, Windows under Wine, driver end-to-end).
+    Test(test::Args),
+    /// Load the driver and show events streaming live.
+    Demo(demo::Args),
+    /// Manage the kchan driver service in the project's Wine prefix.
+    Driver {
+        #[command(subcommand)]
+        action: driver::Action,
+    },
+    /// Check that a driver image imports only ntoskrnl.exe and hal.dll and is
+    /// a native-subsystem image.
+    CheckSys {
+        /// The `.sys` file to check.
+        path: PathBuf,
+    },
+    /// Run a command inside the project's Wine prefix (e.g. `wine sc query kchan`).
+    Wine {
+        /// The program and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Stop the project's wineserver and every Wine process of the prefix.
+    WineStop,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli.command) {
+        eprintln!("xtask: error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Setup => setup::run(),
+        Command::Build => {
+            setup::run()?;
+            build::all().map(drop)
+        }
+        Command::Test(args) => test::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Driver { action } => driver::run(action),
+        Command::CheckSys { path } => {
+            pecheck::check_driver_image(&path)?;
+            println!("{}: native subsystem, imports only ntoskrnl.exe/hal.dll", path.display());
+            Ok(())
+        }
+        Command::Wine { args } => {
+            let prefix = wine::Prefix::ensure()?;
+            let status = prefix.command(&args[0]).args(&args[1..]).status()?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        Command::WineStop => wine::Prefix::project().kill_server(),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+/// The target directory cargo builds into.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The Windows target triple everything Windows is built for.
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";

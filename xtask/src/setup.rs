@@ -1,0 +1,77 @@
+//! Installs what kchan's build needs, once: Debian packages and the rustup
+//! target. Idempotent: when everything is present it only looks (well under a
+//! second) and installs nothing.
+
+use anyhow::{bail, Context, Result};
+use std::process::Command;
+
+/// Debian packages the build and the Wine harness need.
+/// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
+/// `libntoskrnl.a`; `wine64` runs the driver and the Windows programs.
+const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64"];
+
+/// The rustup target everything Windows is built for.
+const TARGET: &str = crate::WINDOWS_TARGET;
+
+/// Installs whatever is missing; prints nothing when nothing is.
+pub fn run() -> Result<()> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !deb_installed(p)).collect();
+    if !missing.is_empty() {
+        install_debs(&missing)?;
+    }
+    if !rust_target_installed()? {
+        eprintln!("xtask: adding the Rust target {TARGET}");
+        let status = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status()
+            .context("running rustup (is Rust installed through rustup?)")?;
+        if !status.success() {
+            bail!("`rustup target add {TARGET}` failed");
+        }
+    }
+    Ok(())
+}
+
+fn deb_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn install_debs(missing: &[&str]) -> Result<()> {
+    let install = format!(
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {}",
+        missing.join(" ")
+    );
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut cmd = if is_root {
+        let mut c = Command::new("sh");
+        c.args(["-c", &install]);
+        c
+    } else if Command::new("sudo").args(["-n", "true"]).status().map(|s| s.success()).unwrap_or(false) {
+        let mut c = Command::new("sudo");
+        c.args(["-n", "sh", "-c", &install]);
+        c
+    } else {
+        bail!("missing Debian packages: {}. Install them as root with:\n  sudo sh -c '{install}'", missing.join(" "));
+    };
+    eprintln!("xtask: installing Debian packages: {}", missing.join(" "));
+    if !cmd.status().context("running apt-get")?.success() {
+        bail!("installing {} failed", missing.join(" "));
+    }
+    Ok(())
+}
+
+fn rust_target_installed() -> Result<bool> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (is Rust installed through rustup?)")?;
+    Ok(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET))
+}

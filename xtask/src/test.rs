@@ -1,0 +1,203 @@
+//! `cargo xtask test`: every test layer, one total.
+//!
+//! Layers, in order: native tests of the portable crates and xtask; the
+//! engine's loom model check; the portable crates' tests built for Windows
+//! and run under Wine; the driver end-to-end tests with `kchan.sys` loaded
+//! into the project's prefix. Each layer's libtest summaries are added up and
+//! the run ends with one line, `N passed, M failed[, K skipped]`. A layer
+//! that fails without a summary (a build error, a crashed test binary) counts
+//! as one failure, so nothing can pass by not running.
+
+use crate::build::{cargo, windows_release_dir};
+use crate::wine::Prefix;
+use anyhow::Result;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// Options of `cargo xtask test`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run only these layers (native, loom, windows, e2e); default: all.
+    #[arg(long = "only", value_enum)]
+    only: Vec<Layer>,
+}
+
+/// A group of tests that runs in one environment.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Layer {
+    /// Portable crates and xtask, on the Linux host.
+    Native,
+    /// The engine's concurrent paths under loom's exhaustive scheduler.
+    Loom,
+    /// Portable crates built for Windows, run under Wine.
+    Windows,
+    /// The driver loaded into Wine, exercised by Windows test programs.
+    E2e,
+}
+
+/// Sums of libtest results.
+#[derive(Default, Debug, PartialEq, Eq, Clone, Copy)]
+pub struct Tally {
+    /// Tests that passed.
+    pub passed: u64,
+    /// Tests that failed (plus one per layer that failed without a summary).
+    pub failed: u64,
+    /// Tests marked `#[ignore]`, reported as skipped, never as passed.
+    pub skipped: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+
+    /// Reads one libtest summary line, e.g.
+    /// `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; ...`.
+    pub fn parse_summary(line: &str) -> Option<Tally> {
+        let rest = line.trim().strip_prefix("test result: ")?;
+        let (_, counts) = rest.split_once(". ")?;
+        if !counts.contains(" passed") {
+            return None;
+        }
+        let mut tally = Tally::default();
+        for part in counts.split(';') {
+            let mut words = part.split_whitespace();
+            let (Some(n), Some(what)) = (words.next().and_then(|n| n.parse::<u64>().ok()), words.next()) else {
+                continue; // "finished in 0.01s" and the like
+            };
+            match what {
+                "passed" => tally.passed = n,
+                "failed" => tally.failed = n,
+                "ignored" => tally.skipped = n,
+                _ => {}
+            }
+        }
+        Some(tally)
+    }
+}
+
+/// Runs the selected layers and prints the total; fails if anything failed.
+pub fn run(args: Args) -> Result<()> {
+    let selected = |layer| args.only.is_empty() || args.only.contains(&layer);
+    crate::setup::run()?;
+    let prefix = Prefix::ensure()?;
+    crate::build::all()?;
+
+    let mut total = Tally::default();
+    if selected(Layer::Native) {
+        let mut cmd = cargo();
+        cmd.args(["test", "--no-fail-fast"]);
+        total.add(run_layer("native", cmd));
+    }
+    if selected(Layer::Loom) {
+        total.add(run_layer("loom", loom_command()));
+    }
+    if selected(Layer::Windows) {
+        let mut cmd = windows_test_command(&prefix);
+        cmd.args(["-p", "kchan-proto", "-p", "kchan-engine", "-p", "kchan"]);
+        total.add(run_layer("windows", cmd));
+    }
+    if selected(Layer::E2e) {
+        total.add(run_e2e(&prefix));
+    }
+    println!("{} passed, {} failed{}", total.passed, total.failed, skipped_suffix(total.skipped));
+    if total.failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn skipped_suffix(skipped: u64) -> String {
+    if skipped > 0 {
+        format!(", {skipped} skipped")
+    } else {
+        String::new()
+    }
+}
+
+/// The engine's loom test, in its own target dir so `--cfg loom` does not
+/// invalidate the normal build.
+fn loom_command() -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--no-fail-fast", "--release", "-p", "kchan-engine", "--test", "loom"])
+        .env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", crate::target_dir().join("loom"));
+    cmd
+}
+
+/// `cargo test` for the Windows target; the runner (`wine`, from
+/// `.cargo/config.toml`) gets this prefix's environment.
+fn windows_test_command(prefix: &Prefix) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--no-fail-fast", "--release", "--target", crate::WINDOWS_TARGET])
+        .env("WINEPREFIX", prefix.dir())
+        .env("WINEDEBUG", std::env::var("KCHAN_WINEDEBUG").unwrap_or_else(|_| "-all".into()));
+    cmd
+}
+
+/// Loads the driver under a persistent wineserver, runs the end-to-end
+/// tests, then stops the server (and every Wine process of the prefix).
+fn run_e2e(prefix: &Prefix) -> Tally {
+    let loaded = (|| -> Result<_> {
+        let server = prefix.persistent_server()?;
+        crate::driver::install(prefix, &crate::build::sys_path())?;
+        crate::driver::start(prefix)?;
+        Ok(server)
+    })();
+    let _server = match loaded {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("xtask: e2e: loading the driver failed: {err:#}");
+            return Tally { failed: 1, ..Tally::default() };
+        }
+    };
+    let mut cmd = windows_test_command(prefix);
+    // One driver, one set of channel-wide counters: tests run one at a time.
+    cmd.args(["-p", "kchan-e2e", "-p", "kchan-cli", "--", "--test-threads=1"])
+        .env("KCHAN_CLI_EXE", windows_release_dir().join("kchan.exe"));
+    run_layer("e2e", cmd)
+}
+
+/// Runs one layer, echoing its output, and adds up its libtest summaries.
+fn run_layer(name: &str, mut cmd: Command) -> Tally {
+    eprintln!("xtask: test layer `{name}`");
+    let mut child = match cmd.stdout(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            eprintln!("xtask: layer `{name}` did not start: {err}");
+            return Tally { failed: 1, ..Tally::default() };
+        }
+    };
+    let mut tally = Tally::default();
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        println!("{line}");
+        if let Some(summary) = Tally::parse_summary(&line) {
+            tally.add(summary);
+        }
+    }
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    if !ok && tally.failed == 0 {
+        eprintln!("xtask: layer `{name}` failed before reporting a failed test (build error or crash)");
+        tally.failed = 1;
+    }
+    eprintln!("xtask: layer `{name}`: {} passed, {} failed{}", tally.passed, tally.failed, skipped_suffix(tally.skipped));
+    tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_libtest_summaries() {
+        let ok = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(Tally::parse_summary(ok), Some(Tally { passed: 12, failed: 0, skipped: 1 }));
+        let bad = "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.2s";
+        assert_eq!(Tally::parse_summary(bad), Some(Tally { passed: 3, failed: 2, skipped: 0 }));
+        assert_eq!(Tally::parse_summary("running 3 tests"), None);
+        assert_eq!(Tally::parse_summary("test result: garbage"), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! The project's own Wine prefix: `target/wine`, never `~/.wine`.
+//!
+//! Every Wine call made by xtask goes through [`Prefix::command`], which sets
+//! `WINEPREFIX`, `WINEDEBUG=-all` (override with `KCHAN_WINEDEBUG`) and turns
+//! off the Mono/Gecko installers. The prefix is created on first use
+//! (`wineboot -i`) and gets the `bcryptprimitives.dll` shim that Rust std
+//! programs need under Wine 8 (see `shim/`). Only this prefix's wineserver is
+//! ever stopped.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A Wine prefix and the environment every Wine call in it runs with.
+pub struct Prefix {
+    dir: PathBuf,
+}
+
+/// Written once `wineboot -i` has finished, so an interrupted creation is redone.
+const READY_STAMP: &str = ".kchan-prefix-ready";
+
+impl Prefix {
+    /// The project's prefix: `target/wine`, or `KCHAN_WINEPREFIX` when set
+    /// (parallel runs need separate prefixes). Not created yet.
+    pub fn project() -> Prefix {
+        let dir = std::env::var_os("KCHAN_WINEPREFIX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| crate::target_dir().join("wine"));
+        Prefix { dir }
+    }
+
+    /// The project's prefix, created and shimmed if it is not yet.
+    pub fn ensure() -> Result<Prefix> {
+        let prefix = Prefix::project();
+        if !prefix.dir.join(READY_STAMP).exists() {
+            prefix.create()?;
+        }
+        prefix.install_shim()?;
+        Ok(prefix)
+    }
+
+    /// The prefix directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `C:\windows\system32` of this prefix, as a Linux path.
+    pub fn system32(&self) -> PathBuf {
+        self.dir.join("drive_c/windows/system32")
+    }
+
+    /// A command (`wine`, `wineserver`, ...) with this prefix's environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        let debug = std::env::var("KCHAN_WINEDEBUG").unwrap_or_else(|_| "-all".into());
+        cmd.env("WINEPREFIX", &self.dir)
+            .env("WINEDEBUG", debug)
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
+        cmd
+    }
+
+    /// `wine <program> <args>`, waited for; fails on a non-zero exit.
+    pub fn wine(&self, args: &[&str]) -> Result<()> {
+        let status = self.command("wine").args(args).status().with_context(|| format!("running wine {args:?}"))?;
+        if !status.success() {
+            bail!("`wine {}` exited with {status}", args.join(" "));
+        }
+        Ok(())
+    }
+
+    /// `wine <program> <args>`, with its output captured.
+    pub fn wine_output(&self, args: &[&str]) -> Result<std::process::Output> {
+        self.command("wine")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running wine {args:?}"))
+    }
+
+    /// Stops this prefix's wineserver and every Wine process in it, and waits
+    /// until they are gone. Other prefixes are left alone.
+    pub fn kill_server(&self) -> Result<()> {
+        if !self.dir.exists() {
+            return Ok(());
+        }
+        // `-k` kills; `-w` waits for the server to exit. Both are no-ops
+        // when no server runs for this prefix.
+        self.command("wineserver").arg("-k").stderr(Stdio::null()).status()?;
+        self.command("wineserver").arg("-w").stderr(Stdio::null()).status()?;
+        Ok(())
+    }
+
+    /// Starts a fresh wineserver that stays up between Wine programs, so that
+    /// a loaded driver survives until the guard is dropped; the guard stops
+    /// the server (and with it the driver's host, winedevice.exe).
+    pub fn persistent_server(&self) -> Result<ServerGuard<'_>> {
+        self.kill_server()?;
+        let status = self.command("wineserver").arg("-p").status().context("starting wineserver -p")?;
+        if !status.success() {
+            bail!("wineserver -p failed: {status}");
+        }
+        Ok(ServerGuard { prefix: self })
+    }
+
+    fn create(&self) -> Result<()> {
+        eprintln!("xtask: creating the Wine prefix {} (once; takes a few seconds)", self.dir.display());
+        std::fs::create_dir_all(&self.dir)?;
+        self.wine(&["wineboot", "-i"])?;
+        self.command("wineserver").arg("-w").status()?;
+        std::fs::write(self.dir.join(READY_STAMP), b"")?;
+        Ok(())
+    }
+
+    /// Builds `shim/bcryptprimitives.dll` from source (when the source is newer)
+    /// and copies it into the prefix (when it differs).
+    fn install_shim(&self) -> Result<()> {
+        let root = crate::workspace_root();
+        let src = root.join("shim/bcryptprimitives.c");
+        let def = root.join("shim/bcryptprimitives.def");
+        let out_dir = crate::target_dir().join("shim");
+        let dll = out_dir.join("bcryptprimitives.dll");
+        if is_stale(&dll, &[&src, &def]) {
+            std::fs::create_dir_all(&out_dir)?;
+            let status = Command::new("x86_64-w64-mingw32-gcc")
+                .args(["-O2", "-shared", "-o"])
+                .arg(&dll)
+                .arg(&src)
+                .arg(&def)
+                .arg("-ladvapi32")
+                .status()
+                .context("running x86_64-w64-mingw32-gcc (run `cargo xtask setup`)")?;
+            if !status.success() {
+                bail!("building the bcryptprimitives shim failed");
+            }
+        }
+        let installed = self.system32().join("bcryptprimitives.dll");
+        let fresh = std::fs::read(&dll)?;
+        if std::fs::read(&installed).ok().as_deref() != Some(&fresh[..]) {
+            std::fs::write(&installed, &fresh).with_context(|| format!("installing {}", installed.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the prefix's wineserver alive; stops it (and all its Wine processes)
+/// when dropped, so no Wine process outlives the harness.
+pub struct ServerGuard<'a> {
+    prefix: &'a Prefix,
+}
+
+impl Drop for ServerGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.prefix.kill_server() {
+            eprintln!("xtask: stopping wineserver: {err:#}");
+        }
+    }
+}
+
+/// True when `output` is missing or older than any of `inputs`.
+pub fn is_stale(output: &Path, inputs: &[&Path]) -> bool {
+    let Ok(out_time) = std::fs::metadata(output).and_then(|m| m.modified()) else {
+        return true;
+    };
+    inputs
+        .iter()
+        .any(|i| std::fs::metadata(i).and_then(|m| m.modified()).map(|t| t > out_time).unwrap_or(true))
+}
