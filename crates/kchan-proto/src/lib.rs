@@ -1,1 +1,59 @@
-//! Wire protocol: IOCTL codes, wire structs, batch framing.
+//! kchan wire protocol: IOCTL codes, wire structs, record and batch framing,
+//! and validating parsers for every buffer that crosses the user/kernel line.
+//!
+//! # Design
+//!
+//! - `#![no_std]`, no allocation, no `unsafe`: the same code runs in the
+//!   driver and in the client. Wire structs are `#[repr(C)]` with
+//!   [`zerocopy`] derives, little-endian like every Windows target, and their
+//!   sizes are pinned by `const` asserts.
+//! - Every parser takes `&[u8]` from an untrusted source, copies what it reads
+//!   (so the input need not be aligned in memory), checks sizes, alignment,
+//!   counts, reserved fields and the version, and fails with a precise
+//!   [`ProtoError`] that maps to one NTSTATUS ([`ProtoError::ntstatus`]). No
+//!   input can make a parser panic; `fuzz/` holds the cargo-fuzz targets.
+//! - A completed receive carries a batch: [`BatchHeader`] then records, each a
+//!   24-byte [`RecordHeader`] and its payload padded to 8 bytes. The engine
+//!   keeps exactly these bytes in its rings, so a drain is a copy.
+//! - Losses are in-band: a record of kind [`KIND_GAP`] whose payload is a
+//!   [`GapInfo`] (first missing sequence number, count, [`GapReason`]) sits
+//!   where the records went missing. Its header's `seq` equals `first_seq`.
+//! - Kinds are `0..=63` ([`MAX_KIND`]) so that a `u64` mask filters them.
+//!
+//! # Choices worth knowing
+//!
+//! - A version mismatch maps to `STATUS_REVISION_MISMATCH` (the request is
+//!   well formed but of another revision), not `STATUS_NOT_SUPPORTED`.
+//! - `SubscribeConfig` and `GenConfig` must be exactly their size (shorter:
+//!   `BufferTooSmall`, longer: `LengthMismatch`); a reply buffer may be longer.
+//! - `SubscribeConfig` is itself the wire struct; its enum-valued fields are
+//!   raw `u32`s with typed accessors, valid after [`SubscribeConfig::validate`].
+//! - Additions to the brief: `Record::Gap` also carries the loss timestamp;
+//!   [`BatchBuilder`] and [`InjectBuilder`] write into caller buffers.
+#![no_std]
+
+pub mod batch;
+pub mod config;
+pub mod gen;
+pub mod inject;
+pub mod ioctl;
+pub mod record;
+pub mod stats;
+pub mod status;
+
+pub use batch::{parse_batch, BatchBuilder, BatchReader, Record};
+pub use config::{
+    CompletionPolicy, OverflowPolicy, SubscribeConfig, MAX_DELAY_US, MAX_IN_FLIGHT, MAX_RING_BYTES,
+    ONE_EVENT_PER_COMPLETION, SUBSCRIBE_FLAGS_KNOWN,
+};
+pub use gen::{GenConfig, MAX_GEN_BURST};
+pub use inject::{parse_inject, InjectBuilder, InjectHeader, InjectReader, InjectRecordHeader, MAX_INJECT_BYTES};
+pub use ioctl::*;
+pub use record::{
+    gap_record_bytes, min_recv_bytes, record_size, write_record, BatchHeader, GapInfo, GapReason, RecordHeader,
+    BATCH_FLAGS_KNOWN, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE, KIND_GAP, MAX_KIND, RECORD_ALIGN,
+    RECORD_HEADER_SIZE,
+};
+pub use stats::{ChannelStats, StatsReply, SubscriberStats};
+pub use status::*;
+pub use zerocopy;

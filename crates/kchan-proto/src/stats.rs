@@ -1,0 +1,113 @@
+//! Counters, as returned by `IOCTL_STATS`. All fields are `u64` so the
+//! structs have no padding and never need a layout change to grow a counter.
+
+use crate::ProtoError;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// Counters of one subscriber. At every moment
+/// `published == delivered + in_ring_records + dropped_ring_full + dropped_overwritten`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct SubscriberStats {
+    /// Records published to this subscriber (matched its filter), i.e. sequence numbers used.
+    pub published: u64,
+    /// Event records handed to completed receives.
+    pub delivered: u64,
+    /// Records lost because the ring was full (drop-newest).
+    pub dropped_ring_full: u64,
+    /// Records lost because they were overwritten (drop-oldest).
+    pub dropped_overwritten: u64,
+    /// Event records waiting in the ring.
+    pub in_ring_records: u64,
+    /// Bytes used in the ring (event and gap records).
+    pub in_ring_bytes: u64,
+    /// Ring capacity in bytes.
+    pub ring_capacity: u64,
+    /// Highest `in_ring_bytes` seen.
+    pub ring_high_water: u64,
+    /// Gap records delivered.
+    pub gaps_delivered: u64,
+    /// Bytes of completed batches (headers included).
+    pub bytes_delivered: u64,
+    /// Receives waiting in the driver.
+    pub pending_receives: u64,
+    /// Receives-in-flight limit K.
+    pub max_in_flight: u64,
+    /// Receives completed with records.
+    pub completions: u64,
+    /// Receives cancelled.
+    pub cancels: u64,
+    /// Receives handed back because the subscriber closed.
+    pub closed_receives: u64,
+    /// Posts refused (too many pending, buffer too small).
+    pub rejected_posts: u64,
+    /// Next sequence number to be assigned.
+    pub next_seq: u64,
+}
+const _: () = assert!(core::mem::size_of::<SubscriberStats>() == 17 * 8);
+
+/// Counters of the whole channel.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct ChannelStats {
+    /// Publish calls accepted.
+    pub published: u64,
+    /// Publish calls refused (payload too large, kind out of range).
+    pub rejected: u64,
+    /// Records stored for subscribers (sum over subscribers of accepted fan-out).
+    pub fanout: u64,
+    /// Records dropped, all subscribers and reasons.
+    pub dropped: u64,
+    /// Attached subscribers (closing ones included).
+    pub subscribers: u64,
+    /// Size of the subscriber table.
+    pub max_subscribers: u64,
+    /// Receives waiting, all subscribers.
+    pub pending_receives: u64,
+    /// Receives completed with records, all time.
+    pub completions: u64,
+    /// Receives cancelled, all time.
+    pub cancels: u64,
+    /// Bytes of pool memory held by subscribers (rings and queues).
+    pub pool_bytes: u64,
+    /// Pool allocations held by subscribers.
+    pub pool_allocations: u64,
+    /// Generator: 1 while running (filled by the driver, 0 from the engine).
+    pub gen_running: u64,
+    /// Generator: events produced since start (driver).
+    pub gen_produced: u64,
+    /// Generator: configured rate in events/s (driver).
+    pub gen_rate: u64,
+}
+const _: () = assert!(core::mem::size_of::<ChannelStats>() == 14 * 8);
+
+/// Output of `IOCTL_STATS`: the channel and the calling handle's subscriber
+/// (all zero when the handle has not subscribed).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct StatsReply {
+    /// Channel-wide counters.
+    pub channel: ChannelStats,
+    /// The caller's subscriber.
+    pub subscriber: SubscriberStats,
+}
+const _: () = assert!(core::mem::size_of::<StatsReply>() == 31 * 8);
+
+impl StatsReply {
+    /// Reads a reply (client side).
+    pub fn parse(buf: &[u8]) -> Result<StatsReply, ProtoError> {
+        StatsReply::read_from_prefix(buf).map(|(s, _)| s).map_err(|_| ProtoError::BufferTooSmall)
+    }
+}
+
+impl SubscriberStats {
+    /// Total records lost, all reasons.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_ring_full + self.dropped_overwritten
+    }
+
+    /// The accounting invariant: every published record is delivered, waiting or dropped.
+    pub fn balanced(&self) -> bool {
+        self.published == self.delivered + self.in_ring_records + self.dropped()
+    }
+}

@@ -1,0 +1,84 @@
+//! NTSTATUS values used by kchan and the protocol error type that maps to them.
+//!
+//! One error model per layer: parsers return [`ProtoError`]; the driver turns
+//! it into an NTSTATUS with [`ProtoError::ntstatus`] in exactly one place.
+
+/// `STATUS_SUCCESS`.
+pub const STATUS_SUCCESS: i32 = 0;
+/// `STATUS_PENDING` (a receive that waits in the driver).
+pub const STATUS_PENDING: i32 = 0x0000_0103;
+/// `STATUS_CANCELLED`: a receive removed by `CancelIoEx` or thread exit.
+pub const STATUS_CANCELLED: i32 = 0xC000_0120_u32 as i32;
+/// `STATUS_BUFFER_TOO_SMALL`.
+pub const STATUS_BUFFER_TOO_SMALL: i32 = 0xC000_0023_u32 as i32;
+/// `STATUS_INVALID_PARAMETER`.
+pub const STATUS_INVALID_PARAMETER: i32 = 0xC000_000D_u32 as i32;
+/// `STATUS_REVISION_MISMATCH`: the protocol version of a request is not ours.
+pub const STATUS_REVISION_MISMATCH: i32 = 0xC000_0059_u32 as i32;
+/// `STATUS_NOT_SUPPORTED`.
+pub const STATUS_NOT_SUPPORTED: i32 = 0xC000_00BB_u32 as i32;
+/// `STATUS_INSUFFICIENT_RESOURCES`: allocation failed or a fixed table is full.
+pub const STATUS_INSUFFICIENT_RESOURCES: i32 = 0xC000_009A_u32 as i32;
+/// `STATUS_INVALID_HANDLE`: no subscriber for this file object.
+pub const STATUS_INVALID_HANDLE: i32 = 0xC000_0008_u32 as i32;
+/// `STATUS_DELETE_PENDING`: the subscriber is closing.
+pub const STATUS_DELETE_PENDING: i32 = 0xC000_0056_u32 as i32;
+/// `STATUS_INVALID_DEVICE_STATE`: the request cannot be served in the current state.
+pub const STATUS_INVALID_DEVICE_STATE: i32 = 0xC000_0184_u32 as i32;
+
+/// Why an untrusted buffer was refused. Every parser in this crate returns it;
+/// none of them panics, whatever the input.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoError {
+    /// The buffer is shorter than the structure or the records it must hold.
+    BufferTooSmall,
+    /// A field has a value outside its documented range (unknown policy,
+    /// zero where a count is needed, a reserved kind, non-zero reserved bytes...).
+    InvalidParameter,
+    /// The request carries a protocol version other than [`crate::PROTOCOL_VERSION`],
+    /// or a bad magic number.
+    UnsupportedVersion,
+    /// A size or offset is not a multiple of [`crate::RECORD_ALIGN`].
+    Misaligned,
+    /// A declared length or count disagrees with the bytes present
+    /// (header says N records / B bytes, the buffer holds something else).
+    LengthMismatch,
+    /// A length exceeds a protocol bound (payload, batch, inject message).
+    TooLarge,
+}
+
+impl ProtoError {
+    /// The NTSTATUS the driver completes the request with.
+    ///
+    /// `UnsupportedVersion` maps to `STATUS_REVISION_MISMATCH` (the request is
+    /// well formed but speaks another revision); `Misaligned`,
+    /// `LengthMismatch` and `TooLarge` are flavours of a bad parameter and map to
+    /// `STATUS_INVALID_PARAMETER`.
+    pub const fn ntstatus(self) -> i32 {
+        match self {
+            ProtoError::BufferTooSmall => STATUS_BUFFER_TOO_SMALL,
+            ProtoError::UnsupportedVersion => STATUS_REVISION_MISMATCH,
+            ProtoError::InvalidParameter
+            | ProtoError::Misaligned
+            | ProtoError::LengthMismatch
+            | ProtoError::TooLarge => STATUS_INVALID_PARAMETER,
+        }
+    }
+}
+
+impl core::fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = match self {
+            ProtoError::BufferTooSmall => "buffer too small",
+            ProtoError::InvalidParameter => "invalid parameter",
+            ProtoError::UnsupportedVersion => "unsupported protocol version",
+            ProtoError::Misaligned => "misaligned size or offset",
+            ProtoError::LengthMismatch => "declared length disagrees with the buffer",
+            ProtoError::TooLarge => "length exceeds a protocol bound",
+        };
+        f.write_str(s)
+    }
+}
+
+impl core::error::Error for ProtoError {}
