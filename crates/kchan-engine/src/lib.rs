@@ -1,1 +1,117 @@
-//! The channel: rings, pending receives, batching, accounting.
+//! The kchan channel: per-subscriber rings, pending receives, batching,
+//! overflow policies and counters — with no OS calls, so it is tested to
+//! exhaustion natively and used unchanged by the driver.
+//!
+//! # Shape
+//!
+//! [`Channel`] is plain state mutated through `&mut self`; the driver wraps it
+//! in its spin lock (IRQL <= DISPATCH_LEVEL). It is generic over the request
+//! handle ([`Request`]: an IRP wrapper in the driver, a plain value in tests),
+//! the completion [`Sink`] (the driver queues IRPs and completes them after
+//! releasing the lock) and the [`Clock`].
+//!
+//! # Memory: allocate only outside the lock
+//!
+//! - [`Channel::new`] allocates a fixed table of `Limits::max_subscribers`
+//!   (<= 64) slots once. [`Subscriber::prepare`] allocates a subscriber's ring
+//!   and its K-entry request queue, outside the lock; [`Channel::attach`] and
+//!   [`Channel::reconfigure`] only move them in (`attach` returns the prepared
+//!   subscriber if the table is full). Memory leaves as [`Detached`], to be
+//!   dropped after the lock is released. Allocation failures are errors,
+//!   never aborts (`try_reserve_exact`).
+//! - `publish`, `post`, `cancel`, `close` and `on_timer` never allocate, never
+//!   block, and take bounded time: at most 64 subscribers, K requests each,
+//!   and one ring's worth of bytes copied.
+//!
+//! # The ring
+//!
+//! Each subscriber owns a byte ring holding records in wire format (24-byte
+//! header, payload, padding to 8), possibly wrapping at the end. A drain
+//! copies the longest run of whole records that fits the receive buffer with
+//! one or two `memcpy`s (when everything fits no header is even read). A
+//! publish to one subscriber is a header and a payload copy.
+//!
+//! # Losses are counted and in-band
+//!
+//! Every published record gets the subscriber's next sequence number, stored
+//! or not. Drop-newest: a record that does not fit is counted `RingFull` and
+//! joins a pending *tail gap*, which is written into the ring just before the
+//! next record that fits (a record is then stored only if it fits together
+//! with the 48-byte gap record), or delivered after the last record when the
+//! ring drains. Drop-oldest: records are removed from the front until the new
+//! one fits plus a gap record, and a gap record (`Overwritten`, merged with a
+//! gap already at the front) takes their place. Either way the gap sits
+//! exactly where the missing sequence numbers were. Rings are at least
+//! `Limits::min_ring_bytes` (largest record + one gap record), so any record
+//! fits an empty ring and nothing can stall. Invariant at every moment, per
+//! subscriber: `published == delivered + in_ring + dropped_ring_full +
+//! dropped_overwritten` ([`Channel::check_invariant`]).
+//!
+//! # Completion policies ([`kchan_proto::CompletionPolicy`])
+//!
+//! All policies complete a receive with as many whole records as fit, FIFO
+//! over the pending receives, and all complete at once when the waiting
+//! records already fill the receive's buffer or the ring reaches
+//! `fill_percent`: holding could then only cause drops.
+//!
+//! - `Immediate` (default): complete as soon as a record waits.
+//! - `Coalesce`: complete when `min_records` wait or the oldest waited
+//!   `max_delay_us` (the shell's timer: [`Channel::next_deadline`],
+//!   [`Channel::on_timer`]; publishes also check the deadline).
+//! - `Adaptive`: solves "K receives in flight each completed with one event"
+//!   (each completion costs the consumer ~100 us under Wine, and queued
+//!   completions add up to ~6x the latency of one receive in flight). After a
+//!   completion the subscriber is *disarmed*: further records wait until the
+//!   consumer posts again (any post re-arms, and the post completes at once
+//!   with everything that waits, as one batch), or the max delay passes, or
+//!   the buffer/fill thresholds trigger. The consumer thus sees about one
+//!   completion in flight at moderate rates (latency of K=1) while K receives
+//!   stay posted for bursts.
+//! - `ONE_EVENT_PER_COMPLETION` delivers exactly one record per completion
+//!   (the seed's design, for comparison).
+//!
+//! # Cancel, complete, close race
+//!
+//! Before completing a request the engine calls [`Request::try_claim`]
+//! (driver: `IoSetCancelRoutine(irp, NULL) != NULL`). If it fails, the
+//! cancel routine owns the request: it stays queued, marked, and the
+//! canceller's [`Channel::cancel`] removes it. `close` hands every claimable
+//! request back as `Outcome::Closed`; if some were not claimable the
+//! subscriber stays *closing* (no fan-out, ring returned at once) until the
+//! last one is cancelled, then its slot is freed (`cancel_reap` returns that
+//! memory). Hence exactly one of publish/post, cancel and close completes each
+//! request, exactly once — checked by the loom test.
+//!
+//! # Deviations from the first sketch
+//!
+//! - `attach` returns `Result<SubscriberId, (Prepared, EngineError)>` (fixed table).
+//! - `reconfigure` takes a sink (the new policy may complete receives at once) and
+//!   keeps records, receives, sequence numbers and counters, or fails unchanged
+//!   with `WouldLoseRecords`.
+//! - `close` returns `Detached` for unknown/closing ids too (empty), so CLEANUP
+//!   and CLOSE may both call it.
+//! - `publish` refuses kinds > 63 and payloads > `Limits::max_payload` (counted).
+//! - A gap record merged by drop-oldest eviction reports `Overwritten` even if it
+//!   swallowed an older `RingFull` gap (only after a reconfigure from drop-newest);
+//!   the per-reason counters stay exact.
+#![no_std]
+
+extern crate alloc;
+
+mod api;
+mod channel;
+mod error;
+mod limits;
+mod queue;
+mod ring;
+mod shared;
+mod subscriber;
+
+pub use api::{Clock, Outcome, Request, Sink};
+pub use channel::{Channel, SubscriberId};
+pub use error::EngineError;
+pub use limits::Limits;
+pub use shared::{Lock, SharedChannel};
+pub use subscriber::{Detached, Prepared, Subscriber};
+
+pub use kchan_proto as proto;
