@@ -1,0 +1,99 @@
+//! `kchan stats`, `kchan inject`, `kchan gen`.
+
+use crate::{GenArgs, InjectArgs};
+use kchan::{Device, GenConfig};
+use serde_json::json;
+use std::time::Duration;
+
+fn open() -> Result<Device, String> {
+    Device::open().map_err(|e| e.to_string())
+}
+
+/// Prints the channel's counters (and this handle's, which has just opened).
+pub fn stats(as_json: bool) -> Result<(), String> {
+    let device = open()?;
+    let s = device.stats().map_err(|e| e.to_string())?;
+    let c = s.channel;
+    let v = device.version();
+    if as_json {
+        let value = json!({
+            "protocol_version": v.protocol_version,
+            "published": c.published,
+            "rejected": c.rejected,
+            "fanout": c.fanout,
+            "dropped": c.dropped,
+            "subscribers": c.subscribers,
+            "pending_receives": c.pending_receives,
+            "completions": c.completions,
+            "cancels": c.cancels,
+            "pool_bytes": c.pool_bytes,
+            "pool_allocations": c.pool_allocations,
+            "gen_running": c.gen_running != 0,
+            "gen_produced": c.gen_produced,
+            "gen_rate": c.gen_rate,
+        });
+        println!("{value}");
+    } else {
+        println!("kchan driver, protocol {}", v.protocol_version);
+        println!("published      {:>12}   (rejected {})", c.published, c.rejected);
+        println!("fan-out        {:>12}   (records stored for subscribers)", c.fanout);
+        println!("dropped        {:>12}", c.dropped);
+        println!("subscribers    {:>12}   (this command's handle included)", c.subscribers);
+        println!("pending recvs  {:>12}", c.pending_receives);
+        println!("completions    {:>12}   cancels {}", c.completions, c.cancels);
+        println!("pool           {:>12} B in {} allocations", c.pool_bytes, c.pool_allocations);
+        let state = if c.gen_running != 0 { "running" } else { "stopped" };
+        println!("generator      {state:>12}   {} events produced, rate {}/s", c.gen_produced, c.gen_rate);
+    }
+    Ok(())
+}
+
+/// Publishes `--count` copies of the payload.
+pub fn inject(args: InjectArgs) -> Result<(), String> {
+    let payload = match (&args.data, &args.file) {
+        (Some(d), _) => d.0.clone(),
+        (None, Some(f)) => std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?,
+        (None, None) => unreachable!("clap requires --data or --file"),
+    };
+    let max = kchan::proto::MAX_RECORD_PAYLOAD as usize;
+    if payload.len() > max {
+        return Err(format!("payload is {} bytes; the most one event carries is {max}", payload.len()));
+    }
+    let device = open()?;
+    let mut left = args.count as usize;
+    // As many copies per request as fit in one inject message.
+    let per_request = (kchan::proto::MAX_INJECT_BYTES / (kchan::proto::record_size(payload.len()) + 8)).max(1);
+    while left > 0 {
+        let n = left.min(per_request);
+        device.inject((0..n).map(|_| (args.kind, &payload[..]))).map_err(|e| e.to_string())?;
+        left -= n;
+    }
+    println!("injected {} event(s) of kind {}, {} bytes each", args.count, args.kind, payload.len());
+    Ok(())
+}
+
+/// Starts (optionally for a while) or stops the generator.
+pub fn gen(args: GenArgs) -> Result<(), String> {
+    let device = open()?;
+    if args.stop {
+        device.stop_generator().map_err(|e| e.to_string())?;
+        println!("generator stopped");
+        return Ok(());
+    }
+    let config = GenConfig {
+        rate: args.rate.unwrap_or(10_000),
+        payload_bytes: args.size,
+        burst: args.burst,
+        kind: args.kind,
+        ..GenConfig::default()
+    };
+    device.start_generator(&config).map_err(|e| e.to_string())?;
+    println!("generator started: {} events/s, {} bytes, burst {}, kind {}", config.rate, args.size, args.burst, args.kind);
+    if let Some(seconds) = args.seconds {
+        std::thread::sleep(Duration::from_secs_f64(seconds.max(0.0)));
+        let produced = device.stats().map(|s| s.channel.gen_produced).unwrap_or(0);
+        device.stop_generator().map_err(|e| e.to_string())?;
+        println!("generator stopped after {seconds} s: {produced} events produced");
+    }
+    Ok(())
+}

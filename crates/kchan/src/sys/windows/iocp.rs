@@ -1,0 +1,91 @@
+//! An I/O completion port: where the subscription's receives complete.
+
+use std::io;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::time::Duration;
+use windows_sys::Win32::Foundation::{GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_TIMEOUT};
+use windows_sys::Win32::System::Threading::INFINITE;
+use windows_sys::Win32::System::IO::{
+    CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus, OVERLAPPED, OVERLAPPED_ENTRY,
+};
+
+/// A completion port owning its handle.
+pub struct CompletionPort {
+    handle: OwnedHandle,
+}
+
+/// One dequeued completion packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion {
+    /// The completion key given at association or post.
+    pub key: usize,
+    /// The OVERLAPPED of the completed request (null for posted wake-ups).
+    pub overlapped: *mut OVERLAPPED,
+    /// Bytes transferred.
+    pub bytes: u32,
+}
+
+// SAFETY: a completion port handle may be used from any thread.
+unsafe impl Send for CompletionPort {}
+// SAFETY: every operation on the port is thread-safe in the kernel.
+unsafe impl Sync for CompletionPort {}
+
+impl CompletionPort {
+    /// A new port for one consumer thread.
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: INVALID_HANDLE_VALUE with no existing port creates a new one.
+        let port = unsafe { CreateIoCompletionPort(INVALID_HANDLE_VALUE, std::ptr::null_mut(), 0, 1) };
+        if port.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh handle nothing else owns.
+        Ok(CompletionPort { handle: unsafe { OwnedHandle::from_raw_handle(port as RawHandle) } })
+    }
+
+    /// Binds `file` to this port for good: every overlapped request on it
+    /// whose event's low bit is clear completes here with `key`.
+    pub fn associate(&self, file: &OwnedHandle, key: usize) -> io::Result<()> {
+        // SAFETY: both handles are valid for the duration of the call.
+        let r = unsafe { CreateIoCompletionPort(file.as_raw_handle() as HANDLE, self.raw(), key, 0) };
+        if r.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Dequeues up to `out.len()` packets, waiting at most `timeout` (forever
+    /// if `None`). Returns how many were written; 0 on time-out.
+    pub fn get_many(&self, out: &mut [OVERLAPPED_ENTRY], timeout: Option<Duration>) -> io::Result<usize> {
+        let ms = timeout.map_or(INFINITE, |t| t.as_millis().min(u128::from(INFINITE - 1)) as u32);
+        let mut n = 0u32;
+        // SAFETY: `out` is valid for `out.len()` entries; not alertable.
+        let ok = unsafe { GetQueuedCompletionStatusEx(self.raw(), out.as_mut_ptr(), out.len() as u32, &mut n, ms, 0) };
+        if ok == 0 {
+            // SAFETY: no precondition.
+            if unsafe { GetLastError() } == WAIT_TIMEOUT {
+                return Ok(0);
+            }
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// Queues a packet with `key` and no OVERLAPPED: wakes a waiter.
+    pub fn post(&self, key: usize) -> io::Result<()> {
+        // SAFETY: a valid port; a null OVERLAPPED is allowed.
+        if unsafe { PostQueuedCompletionStatus(self.raw(), 0, key, std::ptr::null()) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn raw(&self) -> HANDLE {
+        self.handle.as_raw_handle() as HANDLE
+    }
+}
+
+impl From<&OVERLAPPED_ENTRY> for Completion {
+    fn from(e: &OVERLAPPED_ENTRY) -> Self {
+        Completion { key: e.lpCompletionKey, overlapped: e.lpOverlapped, bytes: e.dwNumberOfBytesTransferred }
+    }
+}
