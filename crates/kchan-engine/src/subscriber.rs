@@ -81,7 +81,7 @@ impl<R: Request> Subscriber<R> {
             one_event: cfg.one_event_per_completion(),
             min_records: cfg.min_records,
             max_delay_ticks: u64::from(cfg.max_delay_us) * 10,
-            fill_bytes: (ring_bytes / 100).saturating_mul(cfg.fill_percent as usize).max(1),
+            fill_bytes: (ring_bytes as u64 * u64::from(cfg.fill_percent) / 100).max(1) as usize,
             ring: Some(ring),
             queue,
             tail_gap: None,

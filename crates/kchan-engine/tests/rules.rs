@@ -1,0 +1,376 @@
+//! One test per rule of the channel.
+mod common;
+use common::*;
+use kchan_engine::proto::{CompletionPolicy, GapReason, OverflowPolicy, ProtoError, ONE_EVENT_PER_COMPLETION};
+use kchan_engine::{EngineError, Outcome, Subscriber};
+
+fn ev(seq: u64, p: &[u8]) -> Rec {
+    Rec::Ev { seq, kind: 1, payload: p.to_vec() }
+}
+
+#[test]
+fn post_then_publish_completes_at_first_record() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 1024), &mut sink).unwrap();
+    ch.post(id, Req::new(2, 1024), &mut sink).unwrap();
+    assert!(sink.0.is_empty());
+    assert_eq!(ch.publish(1, b"hello", &mut sink), 1);
+    assert_eq!(sink.0.len(), 1);
+    let (req, out) = sink.0.pop().unwrap();
+    assert_eq!(req.id, 1, "FIFO");
+    assert_eq!(decode(&req, out), vec![ev(0, b"hello")]);
+    assert_eq!(ch.stats(id).unwrap().pending_receives, 1);
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn post_with_waiting_records_completes_at_once_with_whole_records_that_fit() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    for i in 0..10u8 {
+        ch.publish(1, &[i; 32], &mut sink); // 56 bytes each
+    }
+    let min = ch.limits().min_recv_bytes(); // 16 + 88
+    ch.post(id, Req::new(1, min + 60), &mut sink).unwrap(); // room for 164-16 = 148 bytes: 2 records
+    let (req, out) = sink.0.pop().unwrap();
+    assert_eq!(decode(&req, out), vec![ev(0, &[0; 32]), ev(1, &[1; 32])]);
+    assert_eq!(req.buf[8] & 1, 1, "BATCH_MORE set");
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    let (req, out) = sink.0.pop().unwrap();
+    assert_eq!(decode(&req, out).len(), 8);
+    let s = ch.stats(id).unwrap();
+    assert_eq!((s.published, s.delivered, s.in_ring_records), (10, 10, 0));
+}
+
+#[test]
+fn filter_selects_kinds_and_bad_publishes_are_refused() {
+    let (mut ch, _) = channel();
+    let a = subscribe(&mut ch, kchan_engine::proto::SubscribeConfig { kind_mask: 1 << 3, ..cfg(4096, 4) });
+    let b = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    assert_eq!(ch.publish(3, b"x", &mut sink), 2);
+    assert_eq!(ch.publish(4, b"x", &mut sink), 1);
+    assert_eq!(ch.publish(64, b"x", &mut sink), 0);
+    assert_eq!(ch.publish(1, &[0; 65], &mut sink), 0);
+    assert_eq!(ch.stats(a).unwrap().published, 1);
+    assert_eq!(ch.stats(b).unwrap().published, 2);
+    assert_eq!(ch.channel_stats().rejected, 2);
+}
+
+#[test]
+fn drop_newest_counts_and_reports_gap_in_place() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(256, 4)); // 4 records of 56 bytes fit (224)
+    let mut sink = VecSink::default();
+    for i in 0..10u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+        assert!(ch.check_invariant(id));
+    }
+    let s = ch.stats(id).unwrap();
+    assert_eq!((s.in_ring_records, s.dropped_ring_full), (4, 6));
+    // Drain 2, then publish again: gap (seq 4..10) goes before the new record.
+    ch.post(id, Req::new(1, 104 + 56), &mut sink).unwrap();
+    let (r, o) = sink.0.pop().unwrap();
+    assert_eq!(decode(&r, o), vec![ev(0, &[0; 32]), ev(1, &[1; 32])]);
+    ch.publish(1, b"new", &mut sink);
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    let (r, o) = sink.0.pop().unwrap();
+    assert_eq!(
+        decode(&r, o),
+        vec![
+            ev(2, &[2; 32]),
+            ev(3, &[3; 32]),
+            Rec::Gap { first: 4, count: 6, reason: GapReason::RingFull },
+            ev(10, b"new")
+        ]
+    );
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn drop_newest_tail_gap_is_delivered_when_ring_drains() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(256, 4));
+    let mut sink = VecSink::default();
+    for i in 0..6u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+    }
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    let (r, o) = sink.0.pop().unwrap();
+    let recs = decode(&r, o);
+    assert_eq!(recs.len(), 5);
+    assert_eq!(recs[4], Rec::Gap { first: 4, count: 2, reason: GapReason::RingFull });
+    assert_eq!(ch.stats(id).unwrap().gaps_delivered, 1);
+}
+
+#[test]
+fn drop_oldest_overwrites_and_puts_gap_at_front() {
+    let (mut ch, _) = channel();
+    let c = kchan_engine::proto::SubscribeConfig { overflow: OverflowPolicy::DropOldest as u32, ..cfg(256, 4) };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    for i in 0..10u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+        assert!(ch.check_invariant(id));
+    }
+    let s = ch.stats(id).unwrap();
+    assert_eq!(s.dropped_overwritten + s.in_ring_records, 10);
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    let (r, o) = sink.0.pop().unwrap();
+    let recs = decode(&r, o);
+    let Rec::Gap { first: 0, count, reason: GapReason::Overwritten } = recs[0] else { panic!("{recs:?}") };
+    assert_eq!(count, s.dropped_overwritten);
+    let seqs: Vec<u64> = recs[1..].iter().map(|r| if let Rec::Ev { seq, .. } = r { *seq } else { 99 }).collect();
+    assert_eq!(seqs, (count..10).collect::<Vec<_>>(), "newest kept, in order");
+}
+
+#[test]
+fn one_event_per_completion() {
+    let (mut ch, _) = channel();
+    let c = kchan_engine::proto::SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, ..cfg(4096, 8) };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    for i in 0..3u8 {
+        ch.publish(1, &[i], &mut sink);
+    }
+    for k in 0..3 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    assert_eq!(sink.0.len(), 3);
+    for (i, (r, o)) in sink.0.iter().enumerate() {
+        assert_eq!(decode(r, *o), vec![ev(i as u64, &[i as u8])]);
+    }
+}
+
+#[test]
+fn post_refusals_hand_the_request_back() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 1));
+    let mut sink = VecSink::default();
+    let small = ch.limits().min_recv_bytes() - 1;
+    let (r, e) = ch.post(id, Req::new(1, small), &mut sink).unwrap_err();
+    assert_eq!((r.id, e), (1, EngineError::BufferTooSmall));
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    let (r, e) = ch.post(id, Req::new(3, 4096), &mut sink).unwrap_err();
+    assert_eq!((r.id, e), (3, EngineError::TooManyPending));
+    let bogus = kchan_engine::SubscriberId::from_u64(0xdead_0000_0007);
+    assert_eq!(ch.post(bogus, Req::new(4, 4096), &mut sink).unwrap_err().1, EngineError::NoSuchSubscriber);
+    assert_eq!(ch.stats(id).unwrap().rejected_posts, 2);
+}
+
+#[test]
+fn prepare_checks_limits() {
+    let l = small_limits();
+    let e = |c| Subscriber::<Req>::prepare(&c, &l).err();
+    assert_eq!(e(cfg(64, 1)), Some(EngineError::InvalidConfig(ProtoError::InvalidParameter)));
+    assert_eq!(e(cfg(2 << 20, 1)), Some(EngineError::InvalidConfig(ProtoError::TooLarge)));
+    assert_eq!(e(cfg(4096, 17)), Some(EngineError::InvalidConfig(ProtoError::TooLarge)));
+    assert_eq!(e(cfg(4095, 1)), Some(EngineError::InvalidConfig(ProtoError::Misaligned)));
+}
+
+#[test]
+fn table_full_returns_prepared() {
+    let (mut ch, _) = channel();
+    for _ in 0..8 {
+        subscribe(&mut ch, cfg(4096, 1));
+    }
+    let p = Subscriber::prepare(&cfg(4096, 1), ch.limits()).unwrap();
+    assert_eq!(ch.attach(p).err().map(|e| e.1), Some(EngineError::TooManySubscribers));
+}
+
+#[test]
+fn cancel_removes_exactly_once() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    assert_eq!(ch.cancel(id, 1).map(|r| r.id), Some(1));
+    assert!(ch.cancel(id, 1).is_none());
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0[0].0.id, 2);
+    assert!(ch.cancel(id, 2).is_none(), "already completed");
+    assert_eq!(ch.stats(id).unwrap().cancels, 1);
+}
+
+#[test]
+fn unclaimable_request_is_left_for_its_canceller() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    let mut r = Req::new(1, 4096);
+    r.claimable = false;
+    ch.post(id, r, &mut sink).unwrap();
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.len(), 1);
+    assert_eq!(sink.0[0].0.id, 2, "skipped the doomed one");
+    assert_eq!(ch.cancel(id, 1).map(|r| r.id), Some(1));
+}
+
+#[test]
+fn close_hands_back_pending_and_frees_slot() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    let d = ch.close(id, &mut sink);
+    assert!(!d.is_empty());
+    assert_eq!(sink.0.iter().map(|(r, o)| (r.id, *o)).collect::<Vec<_>>(), vec![(1, Outcome::Closed), (2, Outcome::Closed)]);
+    assert!(ch.stats(id).is_none());
+    assert!(ch.close(id, &mut sink).is_empty(), "second close is a no-op");
+    assert_eq!(ch.publish(1, b"x", &mut sink), 0);
+    let id2 = subscribe(&mut ch, cfg(4096, 4));
+    assert_ne!(id, id2, "generation changed");
+}
+
+#[test]
+fn close_with_racing_canceller_stays_closing_until_cancel() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 4));
+    let mut sink = VecSink::default();
+    let mut r = Req::new(1, 4096);
+    r.claimable = false;
+    ch.post(id, r, &mut sink).unwrap();
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    let d = ch.close(id, &mut sink);
+    assert_eq!(sink.0.len(), 1);
+    assert!(!d.is_empty(), "ring returned at once");
+    assert!(ch.stats(id).is_some(), "closing");
+    assert_eq!(ch.publish(1, b"x", &mut sink), 0, "out of fan-out");
+    assert_eq!(ch.post(id, Req::new(3, 4096), &mut sink).unwrap_err().1, EngineError::Closing);
+    let (r, d) = ch.cancel_reap(id, 1);
+    assert_eq!(r.map(|r| r.id), Some(1));
+    assert!(!d.is_empty(), "queue memory returned");
+    assert!(ch.stats(id).is_none(), "slot freed");
+    assert_eq!(ch.channel_stats().subscribers, 0);
+}
+
+fn policy_cfg(p: CompletionPolicy) -> kchan_engine::proto::SubscribeConfig {
+    kchan_engine::proto::SubscribeConfig { completion: p as u32, max_delay_us: 100, min_records: 3, ..cfg(4096, 8) }
+}
+
+#[test]
+fn coalesce_waits_for_min_records_or_deadline() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Coalesce));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
+    ch.publish(1, b"a", &mut sink);
+    ch.publish(1, b"b", &mut sink);
+    assert!(sink.0.is_empty());
+    ch.publish(1, b"c", &mut sink);
+    assert_eq!(decode(&sink.0[0].0, sink.0[0].1).len(), 3);
+    clock.set(10);
+    ch.publish(1, b"d", &mut sink);
+    assert_eq!(ch.next_deadline(), Some(10 + 1000));
+    ch.on_timer(1009, &mut sink);
+    assert_eq!(sink.0.len(), 1);
+    ch.on_timer(1010, &mut sink);
+    assert_eq!(sink.0.len(), 2);
+    assert_eq!(ch.next_deadline(), None);
+}
+
+#[test]
+fn adaptive_holds_after_completion_until_a_post() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..8 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.len(), 1, "armed: first record completes at once");
+    for p in [b"b", b"c", b"d"] {
+        ch.publish(1, p, &mut sink);
+    }
+    assert_eq!(sink.0.len(), 1, "disarmed: held while 7 receives pend");
+    ch.post(id, Req::new(100, 4096), &mut sink).unwrap();
+    assert_eq!(sink.0.len(), 2, "re-armed by the post");
+    assert_eq!(decode(&sink.0[1].0, sink.0[1].1).len(), 3, "one batch");
+    // Max delay fallback.
+    clock.set(50);
+    ch.publish(1, b"e", &mut sink);
+    assert_eq!(sink.0.len(), 2);
+    assert_eq!(ch.next_deadline(), Some(1050));
+    clock.set(1050);
+    ch.publish(1, b"f", &mut sink);
+    assert_eq!(sink.0.len(), 3, "deadline checked on publish too");
+    assert_eq!(decode(&sink.0[2].0, sink.0[2].1).len(), 2);
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn adaptive_completes_when_buffer_or_ring_fill_is_reached() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    let min = ch.limits().min_recv_bytes();
+    ch.post(id, Req::new(1, min), &mut sink).unwrap();
+    ch.post(id, Req::new(2, min), &mut sink).unwrap();
+    ch.publish(1, &[0; 32], &mut sink);
+    assert_eq!(sink.0.len(), 1);
+    ch.publish(1, &[1; 32], &mut sink);
+    assert_eq!(sink.0.len(), 1, "held: 72 bytes wait, the buffer holds 104");
+    ch.publish(1, &[2; 32], &mut sink);
+    assert_eq!(sink.0.len(), 2, "a full buffer's worth waits: holding gains nothing");
+    assert_eq!(decode(&sink.0[1].0, sink.0[1].1).len(), 1, "only whole records that fit");
+    ch.post(id, Req::new(9, 4096), &mut sink).unwrap(); // takes the record left behind
+    assert_eq!(sink.0.len(), 3);
+    // Fill threshold: 50% of 4096 with big buffers.
+    ch.post(id, Req::new(3, 1 << 16), &mut sink).unwrap();
+    ch.post(id, Req::new(4, 1 << 16), &mut sink).unwrap();
+    ch.publish(1, &[2; 32], &mut sink); // armed: completes 3, disarms
+    assert_eq!(sink.0.len(), 4);
+    let n = sink.0.len();
+    let mut published = 0;
+    while sink.0.len() == n {
+        ch.publish(1, &[3; 32], &mut sink);
+        published += 1;
+        assert!(published < 100);
+    }
+    assert!(published * 56 >= 2048 && published * 56 < 2048 + 56 * 2, "completed at the fill threshold: {published}");
+}
+
+#[test]
+fn reconfigure_keeps_records_and_receives() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(256, 4));
+    let mut sink = VecSink::default();
+    for i in 0..6u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+    }
+    let too_small = Subscriber::prepare(&cfg(200, 4), ch.limits()).unwrap();
+    assert_eq!(ch.reconfigure(id, too_small, &mut sink).err().map(|e| e.1), Some(EngineError::WouldLoseRecords));
+    let bigger = Subscriber::prepare(&cfg(8192, 8), ch.limits()).unwrap();
+    let d = ch.reconfigure(id, bigger, &mut sink).map_err(|e| e.1).unwrap();
+    drop(d);
+    ch.publish(1, b"after", &mut sink);
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    let recs = decode(&sink.0[0].0, sink.0[0].1);
+    assert_eq!(recs[4], Rec::Gap { first: 4, count: 2, reason: GapReason::RingFull });
+    assert_eq!(recs[5], ev(6, b"after"));
+    let s = ch.stats(id).unwrap();
+    assert_eq!((s.ring_capacity, s.published, s.delivered, s.dropped_ring_full), (8192, 7, 5, 2));
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn channel_stats_sum_subscribers() {
+    let (mut ch, _) = channel();
+    let a = subscribe(&mut ch, cfg(4096, 4));
+    let _b = subscribe(&mut ch, cfg(8192, 2));
+    let mut sink = VecSink::default();
+    ch.post(a, Req::new(1, 4096), &mut sink).unwrap();
+    ch.post(a, Req::new(2, 4096), &mut sink).unwrap();
+    ch.publish(0, b"z", &mut sink);
+    let s = ch.channel_stats();
+    assert_eq!((s.subscribers, s.published, s.fanout, s.pending_receives, s.completions), (2, 1, 2, 1, 1));
+    assert!(s.pool_bytes >= 4096 + 8192);
+    assert_eq!(s.pool_allocations, 4);
+}
