@@ -30,6 +30,7 @@ unsafe impl Sync for SystemThread {}
 
 impl SystemThread {
     /// Starts `routine(context)` in a new system thread. IRQL = PASSIVE_LEVEL.
+    /// `Err` means no thread was created (so `context` is not in use).
     ///
     /// # Safety
     /// `context` stays valid until the thread ends, the caller runs at
@@ -55,9 +56,9 @@ impl SystemThread {
             return Err(st);
         }
         let mut object: *mut c_void = ptr::null_mut();
-        // SAFETY: reads the imported data pointer `PsThreadType` (set by the
-        // kernel before drivers load, never changed).
-        let thread_type = unsafe { *PsThreadType };
+        // SAFETY: reads the imported variable `PsThreadType` (set by the
+        // kernel before drivers load, never changed afterwards).
+        let thread_type = unsafe { PsThreadType };
         // SAFETY: `handle` is a kernel handle to the new thread, valid until
         // closed below; PASSIVE_LEVEL (caller).
         let st = unsafe {
@@ -66,11 +67,10 @@ impl SystemThread {
         // SAFETY: we own `handle` and close it exactly once; the object
         // reference (if taken) keeps the thread object alive.
         unsafe { ZwClose(handle) };
-        if !status::nt_success(st) {
-            // The thread runs but cannot be joined: the caller must not
-            // unload while it may run. Report it.
-            return Err(st);
-        }
+        // Referencing a thread handle we were just given cannot fail unless
+        // the kernel's state is corrupt; the thread already runs with
+        // `context`, so returning an error would let the caller free it.
+        assert!(status::nt_success(st), "ObReferenceObjectByHandle(new thread): {st:#x}");
         Ok(Self { object })
     }
 

@@ -93,9 +93,15 @@ unsafe extern "system" {
     /// `KeBugCheckEx`: stops the system (under Wine: ends winedevice.exe).
     pub fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
 
-    /// `PsThreadType`: the object type of threads, for
-    /// `ObReferenceObjectByHandle`. Exported data (dllimport).
-    pub static PsThreadType: *mut *mut c_void;
+    /// `PsThreadType`: the exported variable holding the thread object
+    /// type (`POBJECT_TYPE`), for `ObReferenceObjectByHandle`.
+    ///
+    /// C declares it `extern POBJECT_TYPE *PsThreadType` *without*
+    /// dllimport, so there the name binds to the import-table slot and C code
+    /// writes `*PsThreadType`. Rust accesses statics of a `#[link]` block
+    /// through `__imp_` (dllimport), so here the name is the variable
+    /// itself: use its value directly, with no extra dereference.
+    pub static PsThreadType: *mut c_void;
 }
 
 #[link(name = "ntoskrnl")]
@@ -106,7 +112,7 @@ unsafe extern "C" {
     pub fn DbgPrint(format: *const u8, ...) -> u32;
 }
 
-#[link(name = "hal.dll", kind = "raw-dylib")]
+#[link(name = "hal", kind = "raw-dylib")]
 unsafe extern "system" {
     /// `KeQueryPerformanceCounter`: ticks; frequency in `*frequency` when
     /// non-null. Any IRQL. (`LARGE_INTEGER` returns in RAX on x64.)
