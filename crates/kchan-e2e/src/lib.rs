@@ -1,1 +1,233 @@
-//! End-to-end tests of kchan.sys under Wine.
+//! End-to-end tests of `kchan.sys` under Wine: helpers for the tests in
+//! `tests/`.
+//!
+//! The tests assume the driver is installed and running in the Wine prefix
+//! the test binary runs in (`WINEPREFIX`); `scripts/run.sh` builds the
+//! driver, loads it into a prefix and runs them. They fail (never skip) when
+//! `\\.\kchan` cannot be opened.
+//!
+//! The helpers are raw Win32 overlapped I/O, as a client of the seed's
+//! design would write it: one heap-allocated [`Op`] per request owns its
+//! `OVERLAPPED`, event and buffers, and must outlive the request (it is
+//! only dropped after completion was observed, or it waits for it).
+//!
+//! On non-Windows targets this crate is empty.
+#![cfg(windows)]
+
+use std::io;
+use std::ptr;
+use std::sync::{Mutex, MutexGuard};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, GetLastError, ERROR_IO_PENDING, GENERIC_READ, GENERIC_WRITE, HANDLE,
+    INVALID_HANDLE_VALUE, WAIT_OBJECT_0,
+};
+use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_FLAG_OVERLAPPED, OPEN_EXISTING};
+use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
+use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, GetOverlappedResult, OVERLAPPED};
+
+/// `STATUS_PENDING`, as found in `OVERLAPPED::Internal` while a request pends.
+pub const STATUS_PENDING: usize = 0x103;
+
+/// The driver is one shared resource (one mailbox of injected records for
+/// every handle in phase 1): tests take this lock so they do not steal each
+/// other's records.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An open handle to `\\.\kchan` (overlapped).
+pub struct Device(HANDLE);
+
+impl Device {
+    /// Opens `\\.\kchan` for reading and writing with `FILE_FLAG_OVERLAPPED`.
+    pub fn open() -> io::Result<Device> {
+        let name: Vec<u16> = r"\\.\kchan".encode_utf16().chain([0]).collect();
+        // SAFETY: `name` is NUL-terminated and outlives the call; null
+        // security attributes and template are allowed.
+        let h = unsafe {
+            CreateFileW(
+                name.as_ptr(),
+                GENERIC_READ | GENERIC_WRITE,
+                0,
+                ptr::null(),
+                OPEN_EXISTING,
+                FILE_FLAG_OVERLAPPED,
+                ptr::null_mut(),
+            )
+        };
+        if h == INVALID_HANDLE_VALUE {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Device(h))
+    }
+
+    /// The raw handle.
+    pub fn raw(&self) -> HANDLE {
+        self.0
+    }
+
+    /// Posts an IOCTL. `Ok(op)`: completed at once or pending (see
+    /// [`Op::pending`]); `Err`: failed at once.
+    pub fn post(&self, code: u32, input: &[u8], out_len: usize) -> io::Result<Box<Op>> {
+        let mut op = Op::new(input, out_len)?;
+        let op_ptr: *mut Op = &mut *op;
+        // SAFETY: the handle is open; buffers and OVERLAPPED live in `op`,
+        // a heap allocation that is not freed before the request completes
+        // (`Op`'s Drop waits for it).
+        let ok = unsafe {
+            DeviceIoControl(
+                self.0,
+                code,
+                (*op_ptr).input.as_ptr().cast(),
+                (*op_ptr).input.len() as u32,
+                (*op_ptr).output.as_mut_ptr().cast(),
+                (*op_ptr).output.len() as u32,
+                ptr::null_mut(),
+                &mut (*op_ptr).ov,
+            )
+        };
+        if ok != 0 {
+            op.posted = true;
+            return Ok(op);
+        }
+        // SAFETY: no preconditions.
+        let err = unsafe { GetLastError() };
+        if err == ERROR_IO_PENDING {
+            op.posted = true;
+            op.pending_at_post = true;
+            return Ok(op);
+        }
+        Err(io::Error::from_raw_os_error(err as i32))
+    }
+
+    /// Posts an IOCTL and waits for its result: the output bytes.
+    pub fn call(&self, code: u32, input: &[u8], out_len: usize) -> io::Result<Vec<u8>> {
+        let mut op = self.post(code, input, out_len)?;
+        let n = op.wait(self)?;
+        Ok(op.output[..n].to_vec())
+    }
+
+    /// `CancelIoEx` of one request.
+    pub fn cancel(&self, op: &mut Op) -> io::Result<()> {
+        // SAFETY: the handle is open and `op.ov` is the OVERLAPPED of a
+        // request posted on it.
+        if unsafe { CancelIoEx(self.0, &op.ov) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Closes the handle now (pending requests are then completed by the
+    /// driver's CLOSE).
+    pub fn close(self) {}
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle and close it once.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// One overlapped request: OVERLAPPED first, then its event and buffers.
+/// Heap-allocated and kept alive until its completion is observed.
+#[repr(C)]
+pub struct Op {
+    ov: OVERLAPPED,
+    event: HANDLE,
+    input: Vec<u8>,
+    /// The output buffer (valid up to the byte count of the completion).
+    pub output: Vec<u8>,
+    posted: bool,
+    pending_at_post: bool,
+    done: bool,
+}
+
+impl Op {
+    fn new(input: &[u8], out_len: usize) -> io::Result<Box<Op>> {
+        // SAFETY: manual-reset, initially unsignalled, unnamed event.
+        let event = unsafe { CreateEventW(ptr::null(), 1, 0, ptr::null()) };
+        if event.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
+        let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
+        ov.hEvent = event;
+        Ok(Box::new(Op {
+            ov,
+            event,
+            input: input.to_vec(),
+            output: vec![0; out_len],
+            posted: false,
+            pending_at_post: false,
+            done: false,
+        }))
+    }
+
+    /// Whether `DeviceIoControl` returned `ERROR_IO_PENDING`.
+    pub fn pending(&self) -> bool {
+        self.pending_at_post
+    }
+
+    /// Whether the request has not completed yet (`OVERLAPPED::Internal`
+    /// still `STATUS_PENDING`).
+    pub fn still_pending(&self) -> bool {
+        // SAFETY: reads a field the kernel writes on completion; a volatile
+        // read of an aligned usize.
+        unsafe { ptr::read_volatile(&self.ov.Internal) == STATUS_PENDING }
+    }
+
+    /// Raw NTSTATUS of the completion (`OVERLAPPED::Internal`).
+    pub fn ntstatus(&self) -> u32 {
+        // SAFETY: as in `still_pending`.
+        unsafe { ptr::read_volatile(&self.ov.Internal) as u32 }
+    }
+
+    /// Waits up to `ms` for the completion event; true if it completed.
+    pub fn wait_event(&mut self, ms: u32) -> bool {
+        // SAFETY: our event handle is open.
+        let r = unsafe { WaitForSingleObject(self.event, ms) };
+        if r == WAIT_OBJECT_0 {
+            self.done = true;
+        }
+        r == WAIT_OBJECT_0
+    }
+
+    /// `GetOverlappedResult(wait = TRUE)`: bytes transferred, or the error.
+    pub fn wait(&mut self, dev: &Device) -> io::Result<usize> {
+        let mut n: u32 = 0;
+        // SAFETY: `dev` is the handle the request was posted on; `ov` lives
+        // in this heap allocation.
+        let ok = unsafe { GetOverlappedResult(dev.raw(), &self.ov, &mut n, 1) };
+        self.done = true;
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        if self.posted && !self.done {
+            // Never free an OVERLAPPED the kernel may still write: wait.
+            // SAFETY: our event handle is open.
+            unsafe { WaitForSingleObject(self.event, u32::MAX) };
+        }
+        // SAFETY: we own the event handle and close it once.
+        unsafe { CloseHandle(self.event) };
+    }
+}
+
+/// Builds an inject message with the given records.
+pub fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    let mut b = kchan_proto::InjectBuilder::new(&mut buf).expect("inject builder");
+    for (kind, payload) in records {
+        b.push(*kind, payload).expect("inject push");
+    }
+    let n = b.finish();
+    buf.truncate(n);
+    buf
+}
