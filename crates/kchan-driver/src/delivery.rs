@@ -84,9 +84,11 @@ pub fn deliver(dev: &Device) {
 unsafe fn complete_recv(dev: &Device, irp: *mut Irp, kind: u16, payload: &[u8], timestamp: u64) {
     // SAFETY: we own the IRP, a device control request.
     let out_len = unsafe { irp::ioctl_parameters(irp) }.output_buffer_length as usize;
+    // SAFETY: we own the IRP.
+    let sysbuf = unsafe { (*irp).system_buffer }.cast::<u8>();
     // SAFETY: METHOD_BUFFERED: the system buffer holds at least `out_len`
     // bytes and is ours with the IRP (non-null: checked at queue time).
-    let buf = unsafe { core::slice::from_raw_parts_mut((*irp).system_buffer.cast::<u8>(), out_len) };
+    let buf = unsafe { core::slice::from_raw_parts_mut(sysbuf, out_len) };
     // Relaxed: a counter, no data published through it.
     let seq = dev.next_seq.fetch_add(1, Ordering::Relaxed);
     let result = BatchBuilder::new(buf).and_then(|mut b| {

@@ -67,7 +67,9 @@ impl Device {
     /// every dispatch and cancel routine call, and for the delivery thread,
     /// which `DriverUnload` joins before deleting it.
     pub unsafe fn from_object<'a>(device: *mut DeviceObject) -> &'a Device {
-        // SAFETY: see the function's contract.
-        unsafe { &*(*device).device_extension.cast::<Device>() }
+        // SAFETY: see the function's contract: a live device object.
+        let extension = unsafe { (*device).device_extension };
+        // SAFETY: see the function's contract: an initialized `Device`.
+        unsafe { &*extension.cast::<Device>() }
     }
 }

@@ -32,7 +32,22 @@ unsafe fn finish(irp: *mut Irp, st: NTSTATUS, info: usize) -> NTSTATUS {
     st
 }
 
+/// The file object (open handle) an IRP was sent on.
+///
+/// # Safety
+/// `irp` is live and owned by the driver.
+unsafe fn file_object(irp: *mut Irp) -> *mut core::ffi::c_void {
+    // SAFETY: live IRP owned by us (caller).
+    let stack = unsafe { irp::current_stack(irp) };
+    // SAFETY: its current stack location is valid while we own it.
+    unsafe { (*stack).file_object }
+}
+
 /// `IRP_MJ_CREATE`: every open succeeds (phase 2 creates the subscriber).
+///
+/// # Safety
+/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
+/// our device and an IRP it hands over to us.
 pub unsafe extern "system" fn create(_device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
     // SAFETY: the I/O manager passes us ownership of `irp`.
     unsafe { finish(irp, status::SUCCESS, 0) }
@@ -42,17 +57,21 @@ pub unsafe extern "system" fn create(_device: *mut DeviceObject, irp: *mut Irp) 
 /// never sends CLEANUP): completes the file object's pending receives with
 /// `STATUS_CANCELLED`, then this IRP. Doing it twice on Windows is harmless:
 /// the second pass finds nothing.
+///
+/// # Safety
+/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
+/// our device and an IRP it hands over to us.
 pub unsafe extern "system" fn close_or_cleanup(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
     // SAFETY: our device, during dispatch (see `Device::from_object`).
     let dev = unsafe { Device::from_object(device) };
     // SAFETY: we own `irp`; its stack location names the closing handle's
     // file object.
-    let file = unsafe { (*irp::current_stack(irp)).file_object };
+    let file = unsafe { file_object(irp) };
     dev.pending.take(
         usize::MAX,
-        // SAFETY: queued IRPs are valid while linked; reading their current
-        // stack location's file object is a read of our own IRP.
-        |p| unsafe { (*irp::current_stack(p)).file_object } == file,
+        // SAFETY: queued IRPs are valid while linked (`take` calls this
+        // under the queue lock), and ours.
+        |p| unsafe { file_object(p) } == file,
         // SAFETY: `take` hands us IRPs we claimed; completed outside the lock.
         |p| unsafe { irp::complete(p, status::CANCELLED, 0) },
     );
@@ -61,6 +80,10 @@ pub unsafe extern "system" fn close_or_cleanup(device: *mut DeviceObject, irp: *
 }
 
 /// `IRP_MJ_DEVICE_CONTROL`.
+///
+/// # Safety
+/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
+/// our device and an IRP it hands over to us.
 pub unsafe extern "system" fn device_control(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
     // SAFETY: our device, during dispatch.
     let dev = unsafe { Device::from_object(device) };

@@ -62,11 +62,10 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: 
     let st = unsafe { IoCreateSymbolicLink(&mut link, &mut name) };
     if !status::nt_success(st) {
         kprintln!("IoCreateSymbolicLink failed: {:#x}", st);
-        // SAFETY: nothing else knows the device; drop our state, delete it.
-        unsafe {
-            ptr::drop_in_place(dev_ptr);
-            IoDeleteDevice(device);
-        }
+        // SAFETY: nothing else knows the device; drop our state...
+        unsafe { ptr::drop_in_place(dev_ptr) };
+        // SAFETY: ...and delete it (PASSIVE_LEVEL).
+        unsafe { IoDeleteDevice(device) };
         return st;
     }
 
@@ -80,13 +79,15 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: 
         }
         Err(st) => {
             kprintln!("PsCreateSystemThread failed: {:#x}", st);
-            // SAFETY: no thread was created, so nothing else knows the
-            // device: remove the link, drop our state, delete the device.
-            unsafe {
-                IoDeleteSymbolicLink(&mut link);
-                ptr::drop_in_place(dev_ptr);
-                IoDeleteDevice(device);
-            }
+            // SAFETY (three blocks): no thread was created, so nothing else
+            // knows the device: remove the link, drop our state, delete the
+            // device. PASSIVE_LEVEL.
+            // SAFETY: see above.
+            unsafe { IoDeleteSymbolicLink(&mut link) };
+            // SAFETY: see above.
+            unsafe { ptr::drop_in_place(dev_ptr) };
+            // SAFETY: see above.
+            unsafe { IoDeleteDevice(device) };
             return st;
         }
     }
@@ -152,12 +153,14 @@ unsafe extern "system" fn driver_unload(driver: *mut DriverObject) {
 
     // 4. Free our state and delete link and device.
     let mut link = LINK_NAME.as_unicode_string();
-    // SAFETY: nothing uses the extension any more (thread joined, queue
-    // empty and closed); PASSIVE_LEVEL.
-    unsafe {
-        ptr::drop_in_place(ptr::from_ref(dev).cast_mut());
-        IoDeleteSymbolicLink(&mut link);
-        IoDeleteDevice(device);
-    }
+    // SAFETY (three blocks): nothing uses the extension any more (thread
+    // joined, queue empty and closed, no dispatch runs during unload);
+    // `dev` is not used after the drop. PASSIVE_LEVEL.
+    // SAFETY: see above.
+    unsafe { ptr::drop_in_place(ptr::from_ref(dev).cast_mut()) };
+    // SAFETY: see above.
+    unsafe { IoDeleteSymbolicLink(&mut link) };
+    // SAFETY: see above.
+    unsafe { IoDeleteDevice(device) };
     kprintln!("unloaded: completed {} pending receives; pool live: {:?}", n, POOL.stats());
 }

@@ -137,8 +137,10 @@ impl PendingQueue {
         }
         // SAFETY: we own `irp` until the lock is released.
         unsafe { irp::mark_pending(irp) };
+        // SAFETY: we own the IRP; this only takes a field address.
+        let entry = unsafe { ptr::addr_of_mut!((*irp).list_entry) };
         // SAFETY: initialized head, the IRP's entry is unlinked, lock held.
-        unsafe { list::push_back(&mut q.head, ptr::addr_of_mut!((*irp).list_entry)) };
+        unsafe { list::push_back(&mut q.head, entry) };
         q.count += 1;
         drop(q);
         // From here on `irp` may already be completed by another party.
@@ -175,12 +177,10 @@ impl PendingQueue {
                 // SAFETY: a queued IRP stays valid while linked: only its
                 // owner unlinks it, under this lock.
                 if select(irp) && unsafe { irp::set_cancel_routine(irp, None) }.is_some() {
-                    // SAFETY: we won the claim; unlink it (lock held) and
-                    // link it into the local list.
-                    unsafe {
-                        list::remove(entry);
-                        list::push_back(claimed_head, entry);
-                    }
+                    // SAFETY: we won the claim; unlink it (lock held)...
+                    unsafe { list::remove(entry) };
+                    // SAFETY: ...and link it into the local list (ours).
+                    unsafe { list::push_back(claimed_head, entry) };
                     q.count -= 1;
                     n += 1;
                 }
@@ -207,17 +207,20 @@ impl Default for PendingQueue {
 /// Called by `IoCancelIrp` at DISPATCH_LEVEL holding the cancel spin lock,
 /// after it swapped our routine out: the IRP is ours, and still linked.
 unsafe extern "system" fn cancel_recv(device: *mut DeviceObject, irp: *mut Irp) {
+    // SAFETY: the IRP is ours (we won it from `IoCancelIrp`).
+    let cancel_irql = unsafe { (*irp).cancel_irql };
     // SAFETY: the I/O manager holds the cancel spin lock for us and stored
     // the IRQL to restore in `CancelIrql`; we release it first, as required.
-    unsafe { IoReleaseCancelSpinLock((*irp).cancel_irql) };
+    unsafe { IoReleaseCancelSpinLock(cancel_irql) };
     // SAFETY: `device` is our device (cancel routines run only for IRPs we
     // queued, and unload waits for the queue to drain before deleting it).
     let dev = unsafe { Device::from_object(device) };
     {
         let mut q = dev.pending.inner.lock();
-        // SAFETY: the IRP is linked (see the module's protocol) and ours;
-        // lock held.
-        unsafe { list::remove(ptr::addr_of_mut!((*irp).list_entry)) };
+        // SAFETY: the IRP is ours; this only takes a field address.
+        let entry = unsafe { ptr::addr_of_mut!((*irp).list_entry) };
+        // SAFETY: the IRP is linked (see the module's protocol); lock held.
+        unsafe { list::remove(entry) };
         q.count -= 1;
     }
     // SAFETY: we own the IRP; completed outside the queue lock.

@@ -3,7 +3,12 @@
 //!
 //! The tests assume the driver is installed and running in the Wine prefix
 //! the test binary runs in (`WINEPREFIX`); `scripts/run.sh` builds the
-//! driver, loads it into a prefix and runs them. They fail (never skip) when
+//! driver, checks its imports and subsystem, loads it into a prefix of its
+//! own and runs them:
+//!
+//! ```text
+//! crates/kchan-e2e/scripts/run.sh
+//! ``` They fail (never skip) when
 //! `\\.\kchan` cannot be opened.
 //!
 //! The helpers are raw Win32 overlapped I/O, as a client of the seed's
@@ -71,21 +76,14 @@ impl Device {
     /// [`Op::pending`]); `Err`: failed at once.
     pub fn post(&self, code: u32, input: &[u8], out_len: usize) -> io::Result<Box<Op>> {
         let mut op = Op::new(input, out_len)?;
-        let op_ptr: *mut Op = &mut *op;
+        let (in_ptr, in_len) = (op.input.as_ptr(), op.input.len() as u32);
+        let (out_ptr, out_len) = (op.output.as_mut_ptr(), op.output.len() as u32);
+        let ov: *mut OVERLAPPED = &mut op.ov;
         // SAFETY: the handle is open; buffers and OVERLAPPED live in `op`,
         // a heap allocation that is not freed before the request completes
-        // (`Op`'s Drop waits for it).
+        // (`Op`'s Drop waits for it), and whose buffers are not resized.
         let ok = unsafe {
-            DeviceIoControl(
-                self.0,
-                code,
-                (*op_ptr).input.as_ptr().cast(),
-                (*op_ptr).input.len() as u32,
-                (*op_ptr).output.as_mut_ptr().cast(),
-                (*op_ptr).output.len() as u32,
-                ptr::null_mut(),
-                &mut (*op_ptr).ov,
-            )
+            DeviceIoControl(self.0, code, in_ptr.cast(), in_len, out_ptr.cast(), out_len, ptr::null_mut(), ov)
         };
         if ok != 0 {
             op.posted = true;

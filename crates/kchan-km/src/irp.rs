@@ -28,9 +28,13 @@ pub unsafe fn current_stack(irp: *mut Irp) -> *mut IoStackLocation {
 /// As [`current_stack`], and the IRP's major function is
 /// `IRP_MJ_DEVICE_CONTROL`, so that member of the union is the live one.
 pub unsafe fn ioctl_parameters(irp: *mut Irp) -> DeviceIoControlParameters {
-    // SAFETY: the caller guarantees the IRP is live, ours, and a device
-    // control request (the union member written by the I/O manager).
-    unsafe { (*current_stack(irp)).parameters.device_io_control }
+    // SAFETY: the caller guarantees the IRP is live and ours.
+    let stack = unsafe { current_stack(irp) };
+    // SAFETY: the stack location is valid while we own the IRP.
+    let parameters = unsafe { &(*stack).parameters };
+    // SAFETY: for a device control request `DeviceIoControl` is the union
+    // member the I/O manager wrote (caller).
+    unsafe { parameters.device_io_control }
 }
 
 /// `IoSetCancelRoutine(irp, routine)`: atomically exchanges
@@ -46,10 +50,12 @@ pub unsafe fn ioctl_parameters(irp: *mut Irp) -> DeviceIoControlParameters {
 /// <= DISPATCH_LEVEL.
 pub unsafe fn set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -> Option<DriverCancel> {
     let new = routine.map_or(ptr::null_mut(), |f| f as *mut c_void);
-    // SAFETY: the field is pointer-sized and aligned (layout checked), the
-    // IRP is live (caller), and every writer of `CancelRoutine` (this
+    // SAFETY: the IRP is live (caller); this only computes a field address.
+    let field = unsafe { ptr::addr_of_mut!((*irp).cancel_routine) };
+    // SAFETY: the field is pointer-sized and aligned (layout checked), lives
+    // as long as the IRP, and every writer of `CancelRoutine` (this
     // function, the I/O manager's `IoCancelIrp`) uses atomic exchange.
-    let slot = unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*irp).cancel_routine)) };
+    let slot = unsafe { AtomicPtr::from_ptr(field) };
     let old = slot.swap(new, Ordering::SeqCst);
     if old.is_null() {
         None
@@ -66,10 +72,12 @@ pub unsafe fn set_cancel_routine(irp: *mut Irp, routine: Option<DriverCancel>) -
 /// # Safety
 /// `irp` is live and owned by the driver. IRQL <= DISPATCH_LEVEL.
 pub unsafe fn is_cancelled(irp: *mut Irp) -> bool {
-    // SAFETY: a byte field of a live IRP (caller); the I/O manager writes it
+    // SAFETY: the IRP is live (caller); this only computes a field address.
+    let field = unsafe { ptr::addr_of_mut!((*irp).cancel) };
+    // SAFETY: a byte field of a live IRP; the I/O manager writes it
     // concurrently, so it is read atomically. `SeqCst` orders this read after
     // the preceding `set_cancel_routine` exchange, as the protocol needs.
-    let flag = unsafe { AtomicU8::from_ptr(ptr::addr_of_mut!((*irp).cancel)) };
+    let flag = unsafe { AtomicU8::from_ptr(field) };
     flag.load(Ordering::SeqCst) != 0
 }
 
@@ -79,9 +87,11 @@ pub unsafe fn is_cancelled(irp: *mut Irp) -> bool {
 /// # Safety
 /// `irp` is live and owned by the dispatch routine calling this. Any IRQL.
 pub unsafe fn mark_pending(irp: *mut Irp) {
-    // SAFETY: the caller owns the IRP; its current stack location is valid
-    // and only the owner writes `Control`.
-    unsafe { (*current_stack(irp)).control |= SL_PENDING_RETURNED };
+    // SAFETY: the caller owns the live IRP.
+    let stack = unsafe { current_stack(irp) };
+    // SAFETY: the current stack location is valid while the caller owns the
+    // IRP, and only the owner writes `Control`.
+    unsafe { (*stack).control |= SL_PENDING_RETURNED };
 }
 
 /// Sets `IoStatus` and calls `IoCompleteRequest(irp, IO_NO_INCREMENT)`.
@@ -93,10 +103,9 @@ pub unsafe fn mark_pending(irp: *mut Irp) {
 pub unsafe fn complete(irp: *mut Irp, status: NTSTATUS, information: usize) {
     // SAFETY: the caller owns the IRP (see above); `io_status` is its
     // completion record, written only by the owner before completion.
-    unsafe {
-        (*irp).io_status.status = status;
-        (*irp).io_status.information = information;
-    }
+    let io_status = unsafe { &mut (*irp).io_status };
+    io_status.status = status;
+    io_status.information = information;
     // SAFETY: ownership passes to the I/O manager here; the caller
     // guarantees it does not use `irp` afterwards. IRQL <= DISPATCH_LEVEL.
     unsafe { IofCompleteRequest(irp, IO_NO_INCREMENT) };

@@ -45,11 +45,12 @@ pub mod irp;
 pub mod list;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod log;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+// Not in `cargo test`/`clippy --all-targets` builds, which link std's own.
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64", not(test)))]
 pub mod panic;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod pool;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64", not(test)))]
 mod rt;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod sync;

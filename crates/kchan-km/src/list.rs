@@ -14,11 +14,10 @@ use core::ptr;
 /// # Safety
 /// `head` is valid for writes, and not in any list. Any IRQL.
 pub unsafe fn init(head: *mut ListEntry) {
-    // SAFETY: valid for writes (caller).
-    unsafe {
-        (*head).flink = head;
-        (*head).blink = head;
-    }
+    // SAFETY: valid for writes and not shared (caller).
+    let h = unsafe { &mut *head };
+    h.flink = head;
+    h.blink = head;
 }
 
 /// `IsListEmpty`.
@@ -36,15 +35,18 @@ pub unsafe fn is_empty(head: *const ListEntry) -> bool {
 /// `head` is an initialized list head, `entry` is valid and in no list; the
 /// caller holds the list's lock.
 pub unsafe fn push_back(head: *mut ListEntry, entry: *mut ListEntry) {
-    // SAFETY: all three entries are valid list members or the new entry
-    // (caller), and the lock serializes every list mutation.
-    unsafe {
-        let last = (*head).blink;
-        (*entry).flink = head;
-        (*entry).blink = last;
-        (*last).flink = entry;
-        (*head).blink = entry;
-    }
+    // SAFETY (each block below): `head`, its last member and `entry` are
+    // valid (caller), and the caller's lock serializes every list mutation.
+    // SAFETY: see above.
+    let last = unsafe { (*head).blink };
+    // SAFETY: see above.
+    unsafe { (*entry).flink = head };
+    // SAFETY: see above.
+    unsafe { (*entry).blink = last };
+    // SAFETY: see above.
+    unsafe { (*last).flink = entry };
+    // SAFETY: see above.
+    unsafe { (*head).blink = entry };
 }
 
 /// `RemoveEntryList`: unlinks `entry` and makes it point to itself, so a
@@ -53,16 +55,18 @@ pub unsafe fn push_back(head: *mut ListEntry, entry: *mut ListEntry) {
 /// # Safety
 /// `entry` is in a list (or self-linked); the caller holds the list's lock.
 pub unsafe fn remove(entry: *mut ListEntry) {
-    // SAFETY: neighbours are valid members of the same list (caller), the
-    // lock serializes mutation.
-    unsafe {
-        let next = (*entry).flink;
-        let prev = (*entry).blink;
-        (*prev).flink = next;
-        (*next).blink = prev;
-        (*entry).flink = entry;
-        (*entry).blink = entry;
-    }
+    // SAFETY (each block below): `entry` and its neighbours are valid
+    // members of the same list (caller), and the caller's lock serializes
+    // every list mutation.
+    // SAFETY: see above.
+    let e = unsafe { &mut *entry };
+    let (next, prev) = (e.flink, e.blink);
+    // SAFETY: see above.
+    unsafe { (*prev).flink = next };
+    // SAFETY: see above.
+    unsafe { (*next).blink = prev };
+    e.flink = entry;
+    e.blink = entry;
 }
 
 /// `RemoveHeadList`, or `None` when empty.

@@ -114,7 +114,9 @@ unsafe impl GlobalAlloc for PoolAllocator {
         let aligned = unsafe { raw.add(offset) };
         // SAFETY: `aligned - 8` is inside the block (offset >= 16 because raw
         // is 16-aligned and align > 16) and 8-aligned.
-        unsafe { aligned.cast::<*mut u8>().sub(1).write(raw) };
+        let saved = unsafe { aligned.cast::<*mut u8>().sub(1) };
+        // SAFETY: see above: in bounds, aligned, ours.
+        unsafe { saved.write(raw) };
         aligned
     }
 
@@ -124,7 +126,9 @@ unsafe impl GlobalAlloc for PoolAllocator {
         } else {
             // SAFETY: `alloc` stored the pool pointer right below `ptr` for
             // this over-aligned layout (the caller passes the same layout).
-            unsafe { ptr.cast::<*mut u8>().sub(1).read() }
+            let saved = unsafe { ptr.cast::<*mut u8>().sub(1) };
+            // SAFETY: see above: written by `alloc`, in bounds, aligned.
+            unsafe { saved.read() }
         };
         // SAFETY: `raw` came from ExAllocatePoolWithTag with this tag and is
         // freed once (GlobalAlloc contract). IRQL <= DISPATCH_LEVEL.

@@ -121,8 +121,45 @@ size!(NTSTATUS, NTSTATUS_SIZE);
 size!(PoolType, POOL_TYPE_SIZE);
 size!(u32, DEVICE_TYPE_SIZE);
 
-// The constants narrowed in `ffi/mod.rs` fit their Rust types.
-const _: () = assert!(ddk::IRP_MJ_MAXIMUM_FUNCTION < 64);
-const _: () = assert!(ddk::SL_PENDING_RETURNED <= 0xff);
-const _: () = assert!(ddk::NON_PAGED_POOL_NX <= i32::MAX as u64);
-const _: () = assert!(ddk::KERNEL_MODE <= 0x7f && ddk::IO_NO_INCREMENT <= 0x7f);
+// The constants narrowed in `ffi/mod.rs` survive the narrowing unchanged.
+macro_rules! fits {
+    ($($c:ident as $t:ty),* $(,)?) => {
+        $(const _: () = assert!(
+            ddk::$c as $t as u64 == ddk::$c,
+            concat!("constant does not fit: ", stringify!($c))
+        );)*
+    };
+}
+fits!(
+    IRP_MJ_CREATE as u8,
+    IRP_MJ_CLOSE as u8,
+    IRP_MJ_CLEANUP as u8,
+    IRP_MJ_DEVICE_CONTROL as u8,
+    IRP_MJ_MAXIMUM_FUNCTION as u8,
+    FILE_DEVICE_UNKNOWN as u32,
+    FILE_DEVICE_SECURE_OPEN as u32,
+    DO_BUFFERED_IO as u32,
+    DO_DEVICE_INITIALIZING as u32,
+    SL_PENDING_RETURNED as u8,
+    NON_PAGED_POOL_NX as u32,
+    THREAD_ALL_ACCESS as u32,
+    SYNCHRONIZE as u32,
+    NOTIFICATION_EVENT as u32,
+    SYNCHRONIZATION_EVENT as u32,
+    EXECUTIVE as u32,
+    KERNEL_MODE as u8,
+    IO_NO_INCREMENT as u8,
+    METHOD_BUFFERED as u32,
+    FILE_ANY_ACCESS as u32,
+    FILE_READ_DATA as u32,
+    FILE_WRITE_DATA as u32,
+    STATUS_SUCCESS as u32,
+    STATUS_PENDING as u32,
+    STATUS_CANCELLED as u32,
+    STATUS_INVALID_DEVICE_REQUEST as u32,
+    STATUS_BUFFER_TOO_SMALL as u32,
+    STATUS_INVALID_PARAMETER as u32,
+    STATUS_INSUFFICIENT_RESOURCES as u32,
+    STATUS_DELETE_PENDING as u32,
+);
+const _: () = assert!(ddk::NON_PAGED_POOL_NX <= i32::MAX as u64 && ddk::KERNEL_MODE < 0x80);
