@@ -19,9 +19,10 @@ triple=x86_64-pc-windows-gnu
 cd "$repo"
 cargo build -p kchan-driver --target $triple --release
 sys=$target_dir/$triple/release/kchan_driver.dll
-imports=$(x86_64-w64-mingw32-objdump -p "$sys" | awk '/DLL Name:/ {print $3}' | sort -u | tr '\n' ' ')
+headers=$(x86_64-w64-mingw32-objdump -p "$sys")
+imports=$(awk '/DLL Name:/ {print $3}' <<<"$headers" | sort -u | tr '\n' ' ')
 [ "$imports" = "hal.dll ntoskrnl.exe " ] || { echo "kchan.sys imports: $imports" >&2; exit 1; }
-x86_64-w64-mingw32-objdump -p "$sys" | grep -q 'Subsystem.*(NT native)' || { echo "kchan.sys is not a native image" >&2; exit 1; }
+grep -q 'Subsystem.*(NT native)' <<<"$headers" || { echo "kchan.sys is not a native image" >&2; exit 1; }
 
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     mkdir -p "$WINEPREFIX"
