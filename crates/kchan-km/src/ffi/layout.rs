@@ -4,7 +4,8 @@
 //! field, e.g.
 //!
 //! ```text
-//! error[E0080]: evaluation panicked: layout mismatch: Irp.cancel_routine vs IRP_CANCEL_ROUTINE
+//! error[E0080]: evaluation panicked: layout mismatch: Irp.cancel + 0 vs IRP_CANCEL
+//!   --> crates/kchan-km/src/ffi/layout.rs:30:23
 //! ```
 
 use super::ddk;
@@ -34,6 +35,8 @@ macro_rules! offset {
                 stringify!($ty),
                 ".",
                 stringify!($field),
+                " + ",
+                stringify!($extra),
                 " vs ",
                 stringify!($c)
             )
