@@ -1,5 +1,6 @@
 //! Criterion benchmarks: publish (32-byte payload, 1 and 4 subscribers) and
 //! drain throughput. Read the figures; nothing here asserts a time.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kchan_engine::proto::SubscribeConfig;
 use kchan_engine::{Channel, Limits, Outcome, Request, Sink, Subscriber, SubscriberId};
@@ -30,7 +31,8 @@ fn clock() -> u64 {
 }
 
 fn setup(subs: usize, ring: u32) -> (Chan, Vec<SubscriberId>) {
-    let mut ch: Chan = Channel::new(clock as fn() -> u64, Limits { max_ring_bytes: 1 << 30, ..Limits::default() }).unwrap();
+    let mut ch: Chan =
+        Channel::new(clock as fn() -> u64, Limits { max_ring_bytes: 1 << 30, ..Limits::default() }).unwrap();
     let cfg = SubscribeConfig { ring_bytes: ring, ..Default::default() };
     let ids = (0..subs).map(|_| ch.attach(Subscriber::prepare(&cfg, ch.limits()).unwrap()).ok().unwrap()).collect();
     (ch, ids)

@@ -91,6 +91,7 @@ impl<R: Request, C: Clock> Channel<R, C> {
 
     /// Moves a prepared subscriber into a free slot. Never allocates. On a
     /// full table the subscriber comes back, to be dropped outside the lock.
+    #[allow(clippy::result_large_err)] // hands the prepared memory back, to be freed outside the lock
     pub fn attach(&mut self, prepared: Prepared<R>) -> Result<SubscriberId, (Prepared<R>, EngineError)> {
         let Some(index) = self.slots.iter().position(|s| s.sub.is_none()) else {
             return Err((prepared, EngineError::TooManySubscribers));
@@ -109,6 +110,7 @@ impl<R: Request, C: Clock> Channel<R, C> {
     /// allocates; the old memory comes back in [`Detached`]. Fails, changing
     /// nothing, if the new ring or K cannot hold what is there now. Receives
     /// the new policy finds ready complete through `sink`.
+    #[allow(clippy::result_large_err)] // hands the prepared memory back, to be freed outside the lock
     pub fn reconfigure(
         &mut self,
         id: SubscriberId,

@@ -18,7 +18,12 @@ pub struct Limits {
 impl Default for Limits {
     /// 64 subscribers, 16 KiB payloads, 64 MiB rings, K <= 64.
     fn default() -> Self {
-        Limits { max_subscribers: 64, max_payload: MAX_RECORD_PAYLOAD as usize, max_ring_bytes: 64 << 20, max_in_flight: 64 }
+        Limits {
+            max_subscribers: 64,
+            max_payload: MAX_RECORD_PAYLOAD as usize,
+            max_ring_bytes: 64 << 20,
+            max_in_flight: 64,
+        }
     }
 }
 

@@ -7,8 +7,8 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{gap_record_bytes, record_size, GapInfo, RecordHeader, KIND_GAP, RECORD_HEADER_SIZE};
-use kchan_proto::zerocopy::{FromBytes, IntoBytes};
 
 /// What a drain copied out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Ring {
     fn header_at(&self, pos: usize) -> RecordHeader {
         let mut b = [0u8; RECORD_HEADER_SIZE];
         self.read_at(pos, &mut b);
-        RecordHeader::read_from_bytes(&b).unwrap_or_else(|_| unreachable!())
+        kchan_proto::zerocopy::transmute!(b)
     }
 
     /// Appends one event record. The caller checked `free() >= record_size(payload.len())`.
@@ -144,7 +144,7 @@ impl Ring {
         let gap = (h.kind == KIND_GAP).then(|| {
             let mut b = [0u8; core::mem::size_of::<GapInfo>()];
             self.read_at(self.wrap(self.head + RECORD_HEADER_SIZE), &mut b);
-            GapInfo::read_from_bytes(&b).unwrap_or_else(|_| unreachable!())
+            kchan_proto::zerocopy::transmute!(b)
         });
         let size = record_size(h.len as usize);
         self.head = self.wrap(self.head + size);
@@ -217,6 +217,7 @@ impl Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kchan_proto::zerocopy::FromBytes;
 
     fn hdr(seq: u64, len: usize) -> RecordHeader {
         RecordHeader { len: len as u32, kind: 1, flags: 0, seq, timestamp: seq * 10 }

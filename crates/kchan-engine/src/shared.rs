@@ -34,6 +34,7 @@ impl<L> SharedChannel<L> {
 
 impl<L> SharedChannel<L> {
     /// [`Channel::attach`] under the lock.
+    #[allow(clippy::result_large_err)] // see Channel::attach
     pub fn attach<R: Request, C: Clock>(&self, p: Prepared<R>) -> Result<SubscriberId, (Prepared<R>, EngineError)>
     where
         L: Lock<Channel<R, C>>,
@@ -50,7 +51,12 @@ impl<L> SharedChannel<L> {
     }
 
     /// [`Channel::post`] under the lock.
-    pub fn post<R: Request, C: Clock>(&self, id: SubscriberId, req: R, sink: &mut impl Sink<R>) -> Result<(), (R, EngineError)>
+    pub fn post<R: Request, C: Clock>(
+        &self,
+        id: SubscriberId,
+        req: R,
+        sink: &mut impl Sink<R>,
+    ) -> Result<(), (R, EngineError)>
     where
         L: Lock<Channel<R, C>>,
     {

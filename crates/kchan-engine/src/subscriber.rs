@@ -133,7 +133,8 @@ impl<R: Request> Subscriber<R> {
                     match &mut self.tail_gap {
                         Some((g, _)) => g.count += 1,
                         None => {
-                            let g = GapInfo { first_seq: seq, count: 1, reason: GapReason::RingFull as u32, reserved: 0 };
+                            let g =
+                                GapInfo { first_seq: seq, count: 1, reason: GapReason::RingFull as u32, reserved: 0 };
                             self.tail_gap = Some((g, now));
                         }
                     }
@@ -230,7 +231,13 @@ impl<R: Request> Subscriber<R> {
 
     /// Queues a receive (any post re-arms the adaptive policy) and completes
     /// what is ready. Errors hand the request back.
-    pub(crate) fn post(&mut self, mut req: R, now: u64, min_recv: usize, sink: &mut impl Sink<R>) -> Result<(), (R, EngineError)> {
+    pub(crate) fn post(
+        &mut self,
+        mut req: R,
+        now: u64,
+        min_recv: usize,
+        sink: &mut impl Sink<R>,
+    ) -> Result<(), (R, EngineError)> {
         if self.closing {
             return Err((req, EngineError::Closing));
         }

@@ -7,7 +7,9 @@
 //! hole or a repeat.
 mod common;
 use common::*;
-use kchan_engine::proto::{record_size, CompletionPolicy, GapReason, OverflowPolicy, SubscribeConfig, ONE_EVENT_PER_COMPLETION};
+use kchan_engine::proto::{
+    record_size, CompletionPolicy, GapReason, OverflowPolicy, SubscribeConfig, ONE_EVENT_PER_COMPLETION,
+};
 use kchan_engine::{Outcome, SubscriberId};
 use proptest::prelude::*;
 use std::collections::VecDeque;
@@ -188,9 +190,22 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if subs.iter().filter(|s| !s.closing || !s.queue.is_empty()).count() < 4 {
                     let id = subscribe(&mut ch, c);
                     subs.push(MSub {
-                        id, cap: ring as usize, k: k as usize, oldest, mode, mask,
-                        recs: VecDeque::new(), tail_gap: None, queue: Vec::new(), armed: true, closing: false,
-                        next_seq: 0, delivered: 0, dropped_full: 0, dropped_over: 0, expect_seq: 0,
+                        id,
+                        cap: ring as usize,
+                        k: k as usize,
+                        oldest,
+                        mode,
+                        mask,
+                        recs: VecDeque::new(),
+                        tail_gap: None,
+                        queue: Vec::new(),
+                        armed: true,
+                        closing: false,
+                        next_seq: 0,
+                        delivered: 0,
+                        dropped_full: 0,
+                        dropped_over: 0,
+                        expect_seq: 0,
                     });
                 }
             }
@@ -300,7 +315,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
     #[test]
     fn engine_matches_model(ops in prop::collection::vec(op(), 1..120)) {
         run(ops)?;

@@ -220,7 +220,10 @@ fn close_hands_back_pending_and_frees_slot() {
     ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
     let d = ch.close(id, &mut sink);
     assert!(!d.is_empty());
-    assert_eq!(sink.0.iter().map(|(r, o)| (r.id, *o)).collect::<Vec<_>>(), vec![(1, Outcome::Closed), (2, Outcome::Closed)]);
+    assert_eq!(
+        sink.0.iter().map(|(r, o)| (r.id, *o)).collect::<Vec<_>>(),
+        vec![(1, Outcome::Closed), (2, Outcome::Closed)]
+    );
     assert!(ch.stats(id).is_none());
     assert!(ch.close(id, &mut sink).is_empty(), "second close is a no-op");
     assert_eq!(ch.publish(1, b"x", &mut sink), 0);
