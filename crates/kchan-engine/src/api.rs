@@ -3,6 +3,7 @@
 /// A pending receive (the driver: an IRP wrapper; tests: a plain value).
 pub trait Request {
     /// The output buffer the batch is written into (it starts with a `BatchHeader`).
+    /// Must return the same buffer (same length) on every call.
     fn buffer(&mut self) -> &mut [u8];
     /// Identity used by [`crate::Channel::cancel`].
     fn id(&self) -> u64;

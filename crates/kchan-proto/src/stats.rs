@@ -101,13 +101,34 @@ impl StatsReply {
 }
 
 impl SubscriberStats {
-    /// Total records lost, all reasons.
+    /// Total records lost, all reasons (saturating: values may come from an untrusted reply).
     pub fn dropped(&self) -> u64 {
-        self.dropped_ring_full + self.dropped_overwritten
+        self.dropped_ring_full.saturating_add(self.dropped_overwritten)
     }
 
-    /// The accounting invariant: every published record is delivered, waiting or dropped.
+    /// The accounting invariant: every published record is delivered, waiting
+    /// or dropped. Overflowing sums (corrupt replies) are unbalanced.
     pub fn balanced(&self) -> bool {
-        self.published == self.delivered + self.in_ring_records + self.dropped()
+        let sum = self
+            .delivered
+            .checked_add(self.in_ring_records)
+            .and_then(|s| s.checked_add(self.dropped_ring_full))
+            .and_then(|s| s.checked_add(self.dropped_overwritten));
+        sum == Some(self.published)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_never_overflows() {
+        // Found by the parse_configs fuzz target: a reply with huge counters.
+        let s = SubscriberStats { delivered: u64::MAX, dropped_ring_full: 1, ..Default::default() };
+        assert!(!s.balanced());
+        assert_eq!(s.dropped(), 1);
+        let s = SubscriberStats { published: 5, delivered: 2, in_ring_records: 1, dropped_overwritten: 2, ..Default::default() };
+        assert!(s.balanced());
     }
 }
