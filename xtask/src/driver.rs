@@ -1,12 +1,18 @@
 //! The `kchan` driver service in the project's Wine prefix.
 //!
-//! Install copies `kchan.sys` into `C:\windows\system32\drivers`, creates the
-//! kernel service (`start= auto`, so a new Wine session loads it again) and
-//! starts it in `winedevice.exe`. Wine's `sc` is used because it talks to the
-//! Service Control Manager exactly as Windows' does.
+//! Install copies `kchan.sys` into `C:\windows\system32\drivers` and creates
+//! a demand-start kernel service; start loads it into `winedevice.exe`.
+//! Wine's `sc` is used because it talks to the Service Control Manager
+//! exactly as Windows' does.
+//!
+//! A loaded driver lives as long as the prefix's wineserver. `test` and
+//! `demo` run a persistent server and stop it when they end; the
+//! `cargo xtask driver` commands leave it running for the programs you start
+//! next (`cargo xtask wine-stop` ends it).
 
 use crate::wine::Prefix;
 use anyhow::{bail, Result};
+use std::time::{Duration, Instant};
 use clap::Subcommand;
 
 /// Service name, device and file name are fixed by the design.
@@ -28,14 +34,13 @@ pub enum Action {
     Check,
 }
 
-/// Runs one lifecycle action in a standalone Wine session.
-///
-/// Without a persistent wineserver, Wine stops the session (and the driver)
-/// a few seconds after the last program exits; the `start= auto` service is
-/// loaded again when the next session starts.
+/// Runs one lifecycle action, keeping the prefix's wineserver (and so the
+/// driver) up afterwards.
 pub fn run(action: Action) -> Result<()> {
     crate::setup::run()?;
     let prefix = Prefix::ensure()?;
+    prefix.keep_server()?;
+    eprintln!("xtask: the prefix's wineserver stays up with the driver; `cargo xtask wine-stop` ends it");
     match action {
         Action::Install => {
             let sys = crate::build::driver_image()?;
@@ -52,45 +57,89 @@ pub fn run(action: Action) -> Result<()> {
     }
 }
 
+/// The service's state as `sc query` reports it (`RUNNING`, `STOPPED`, ...),
+/// or `None` when the service does not exist. Wine's `sc` prints no error
+/// codes, so every lifecycle step is decided by the state, not by messages.
+pub fn state(prefix: &Prefix) -> Result<Option<String>> {
+    let out = prefix.wine_output(&["sc", "query", SERVICE])?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let state = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("STATE"))
+        .and_then(|l| l.split_whitespace().last())
+        .map(str::to_string);
+    Ok(state)
+}
+
+/// Polls until the service reaches `want` (10 s at most).
+fn wait_for(prefix: &Prefix, want: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = state(prefix)?;
+        if now.as_deref() == Some(want) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("service {SERVICE} is {} after 10 s, not {want}", now.as_deref().unwrap_or("missing"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Copies the image into the prefix and creates the service if it is new.
 pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
     let dest = prefix.system32().join("drivers/kchan.sys");
     std::fs::create_dir_all(dest.parent().expect("drivers dir"))?;
+    if state(prefix)?.as_deref() == Some("RUNNING") {
+        // Replacing the image of a loaded driver: unload it first.
+        stop(prefix)?;
+    }
     std::fs::copy(sys, &dest)?;
-    let out = prefix.wine_output(&["sc", "create", SERVICE, "type=", "kernel", "start=", "auto", "binPath=", IMAGE_PATH])?;
-    // 1073 = ERROR_SERVICE_EXISTS: the service is already there, which is fine.
-    if !out.status.success() && !mentions(&out, "1073") {
-        bail!("sc create {SERVICE} failed: {}", text(&out));
+    if state(prefix)?.is_none() {
+        let out =
+            prefix.wine_output(&["sc", "create", SERVICE, "type=", "kernel", "start=", "demand", "binPath=", IMAGE_PATH])?;
+        if !out.status.success() {
+            bail!("sc create {SERVICE} failed: {}", text(&out));
+        }
     }
     Ok(())
 }
 
-/// Starts the service; succeeds if it is already running.
+/// Starts the service and waits until it runs; succeeds if it already runs.
 pub fn start(prefix: &Prefix) -> Result<()> {
-    let out = prefix.wine_output(&["sc", "start", SERVICE])?;
-    // 1056 = ERROR_SERVICE_ALREADY_RUNNING.
-    if !out.status.success() && !mentions(&out, "1056") {
-        bail!("sc start {SERVICE} failed: {}\n(is it installed? `cargo xtask driver install`)", text(&out));
+    match state(prefix)?.as_deref() {
+        None => bail!("the {SERVICE} service is not installed; run `cargo xtask driver install`"),
+        Some("RUNNING") => return Ok(()),
+        Some(_) => {}
     }
-    Ok(())
+    // A new Wine session may be starting the `auto` service at this very
+    // moment, so a failing `sc start` is judged by the state that follows.
+    let out = prefix.wine_output(&["sc", "start", SERVICE])?;
+    wait_for(prefix, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
 }
 
-/// Stops the service; succeeds if it is not running.
+/// Stops the service (DriverUnload) and waits until it has stopped;
+/// succeeds if it is not running or not installed.
 pub fn stop(prefix: &Prefix) -> Result<()> {
-    let out = prefix.wine_output(&["sc", "stop", SERVICE])?;
-    // 1062 = ERROR_SERVICE_NOT_ACTIVE, 1060 = ERROR_SERVICE_DOES_NOT_EXIST.
-    if !out.status.success() && !mentions(&out, "1062") && !mentions(&out, "1060") {
-        bail!("sc stop {SERVICE} failed: {}", text(&out));
+    match state(prefix)?.as_deref() {
+        None | Some("STOPPED") => return Ok(()),
+        Some(_) => {}
     }
-    Ok(())
+    let out = prefix.wine_output(&["sc", "stop", SERVICE])?;
+    wait_for(prefix, "STOPPED").map_err(|e| anyhow::anyhow!("{e}; sc stop said: {}", text(&out)))
 }
 
 /// Stops and deletes the service and removes the image from the prefix.
 pub fn uninstall(prefix: &Prefix) -> Result<()> {
     stop(prefix)?;
-    let out = prefix.wine_output(&["sc", "delete", SERVICE])?;
-    if !out.status.success() && !mentions(&out, "1060") {
-        bail!("sc delete {SERVICE} failed: {}", text(&out));
+    if state(prefix)?.is_some() {
+        let out = prefix.wine_output(&["sc", "delete", SERVICE])?;
+        if !out.status.success() {
+            bail!("sc delete {SERVICE} failed: {}", text(&out));
+        }
     }
     let _ = std::fs::remove_file(prefix.system32().join("drivers/kchan.sys"));
     Ok(())
@@ -106,10 +155,6 @@ pub fn check(prefix: &Prefix) -> Result<()> {
         bail!("\\\\.\\kchan does not open: {}", text(&out));
     }
     Ok(())
-}
-
-fn mentions(out: &std::process::Output, needle: &str) -> bool {
-    text(out).contains(needle)
 }
 
 fn text(out: &std::process::Output) -> String {

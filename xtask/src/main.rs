@@ -56,7 +56,7 @@ enum Command {
         /// The `.sys` file to check.
         path: PathBuf,
     },
-    /// Run a command inside the project's Wine prefix (e.g. `wine sc query kchan`).
+    /// Run a Windows program in the project's Wine prefix (e.g. `cargo xtask wine sc query kchan`).
     Wine {
         /// The program and its arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -91,7 +91,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Wine { args } => {
             let prefix = wine::Prefix::ensure()?;
-            let status = prefix.command(&args[0]).args(&args[1..]).status()?;
+            let status = prefix.command("wine").args(&args).status()?;
             std::process::exit(status.code().unwrap_or(1));
         }
         Command::WineStop => wine::Prefix::project().kill_server(),

@@ -10,6 +10,9 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static OUTPUT_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A Wine prefix and the environment every Wine call in it runs with.
 pub struct Prefix {
@@ -69,12 +72,48 @@ impl Prefix {
     }
 
     /// `wine <program> <args>`, with its output captured.
+    ///
+    /// Output goes through files, not pipes: the first Wine program of a
+    /// session starts Wine's daemons (services.exe, winedevice.exe) with its
+    /// standard handles, and a daemon holding our pipe open would make us
+    /// wait for EOF until the session ends.
     pub fn wine_output(&self, args: &[&str]) -> Result<std::process::Output> {
-        self.command("wine")
+        let dir = crate::target_dir().join("wine-output");
+        std::fs::create_dir_all(&dir)?;
+        let unique = format!("{}-{}", std::process::id(), OUTPUT_SEQ.fetch_add(1, Ordering::Relaxed));
+        let (out_path, err_path) = (dir.join(format!("{unique}.out")), dir.join(format!("{unique}.err")));
+        let status = self
+            .command("wine")
             .args(args)
             .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running wine {args:?}"))
+            .stdout(std::fs::File::create(&out_path)?)
+            .stderr(std::fs::File::create(&err_path)?)
+            .status()
+            .with_context(|| format!("running wine {args:?}"))?;
+        let output = std::process::Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap_or_default(),
+            stderr: std::fs::read(&err_path).unwrap_or_default(),
+        };
+        let _ = std::fs::remove_file(out_path);
+        let _ = std::fs::remove_file(err_path);
+        Ok(output)
+    }
+
+    /// Starts the prefix's Wine session (services.exe and friends) with no
+    /// standard handles of ours, so later programs find it running.
+    pub fn start_session(&self) -> Result<()> {
+        let status = self
+            .command("wine")
+            .args(["cmd", "/c", "exit"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("starting the Wine session failed: {status}");
+        }
+        Ok(())
     }
 
     /// Stops this prefix's wineserver and every Wine process in it, and waits
@@ -99,7 +138,17 @@ impl Prefix {
         if !status.success() {
             bail!("wineserver -p failed: {status}");
         }
-        Ok(ServerGuard { prefix: self })
+        let guard = ServerGuard { prefix: self };
+        self.start_session()?;
+        Ok(guard)
+    }
+
+    /// Makes this prefix's wineserver persistent, starting one if none runs,
+    /// and leaves it running.
+    pub fn keep_server(&self) -> Result<()> {
+        // Exit code 2 means a server already runs; `-p` still applies to it.
+        self.command("wineserver").arg("-p").status().context("starting wineserver -p")?;
+        self.start_session()
     }
 
     fn create(&self) -> Result<()> {
