@@ -62,10 +62,10 @@ pub fn driver_image() -> Result<PathBuf> {
     Ok(sys)
 }
 
-/// Builds the Windows user-mode programs (the `kchan` command).
+/// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli"]);
+    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
     run(cmd, "Windows programs build")
 }
 

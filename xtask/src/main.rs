@@ -15,6 +15,7 @@
 //! - [`test`]: the test layers and the one-line `N passed, M failed` total.
 //! - [`demo`]: the main job, live.
 
+mod bench;
 mod build;
 mod demo;
 mod driver;
@@ -45,6 +46,8 @@ enum Command {
     Test(test::Args),
     /// Load the driver and show events streaming live.
     Demo(demo::Args),
+    /// Benchmark the seed's consumer designs and kchan's side by side.
+    Bench(bench::Args),
     /// Manage the kchan driver service in the project's Wine prefix.
     Driver {
         #[command(subcommand)]
@@ -83,6 +86,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Test(args) => test::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Driver { action } => driver::run(action),
         Command::CheckSys { path } => {
             pecheck::check_driver_image(&path)?;
