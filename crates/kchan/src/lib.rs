@@ -8,6 +8,8 @@
 //! completion port, re-posting each as its batch is consumed.
 //!
 //! ```no_run
+//! # #[cfg(not(windows))] fn main() {}
+//! # #[cfg(windows)]
 //! # fn main() -> kchan::Result<()> {
 //! let device = kchan::Device::open()?;
 //! let mut sub = device.subscribe(kchan::SubscribeOptions::new())?;
