@@ -66,7 +66,11 @@ pub fn driver_image() -> Result<PathBuf> {
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
-    run(cmd, "Windows programs build")
+    run(cmd, "Windows programs build")?;
+    // The client library's examples: the e2e tests run them.
+    let mut cmd = cargo();
+    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
+    run(cmd, "client examples build")
 }
 
 /// Runs the image check on every `.sys` in the Windows release directory.

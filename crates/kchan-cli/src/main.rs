@@ -137,11 +137,25 @@ enum DriverAction {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            eprintln!("kchan: {} (see `kchan --help`)", one_line(&e.to_string()));
+            std::process::exit(2);
+        }
+    };
     if let Err(message) = run(cli) {
         eprintln!("kchan: {message}");
         std::process::exit(1);
     }
+}
+
+/// The first line of clap's error, without its `error: ` prefix: bad
+/// arguments get one line that names the fix.
+fn one_line(message: &str) -> &str {
+    let first = message.lines().next().unwrap_or(message);
+    first.strip_prefix("error: ").unwrap_or(first)
 }
 
 #[cfg(windows)]
@@ -175,6 +189,14 @@ mod tests {
         assert!(parse(&["gen", "--rate", "1000", "--size", "64", "--burst", "4", "--seconds", "1"]).is_ok());
         assert!(parse(&["gen", "--stop"]).is_ok());
         assert!(parse(&["driver", "status"]).is_ok());
+    }
+
+    #[test]
+    fn errors_are_shown_on_one_line() {
+        let e = parse(&["monitor", "--kinds", "99"]).unwrap_err();
+        assert!(e.lines().count() > 1, "clap's own message spans lines");
+        let line = one_line(&e);
+        assert!(line.contains("0 to 63") && !line.starts_with("error:"), "{line}");
     }
 
     #[test]
