@@ -40,8 +40,7 @@ impl<T: Copy> Reorder<T> {
     pub fn push(&mut self, span: Span<T>, in_flight: usize, due: &mut Vec<T>) {
         self.held.push(span);
         self.held.sort_unstable_by_key(|s| s.first);
-        loop {
-            let Some(first) = self.held.first() else { break };
+        while let Some(first) = self.held.first() {
             let in_turn = match self.next {
                 None => true,
                 Some(next) => first.first <= next,

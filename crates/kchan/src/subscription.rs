@@ -31,6 +31,9 @@ const DROP_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 pub struct Subscription {
     device: Device,
     port: Arc<CompletionPort>,
+    // Boxed on purpose: the kernel holds each operation's address while it
+    // is in flight, so it must never move, whatever happens to the Vec.
+    #[allow(clippy::vec_box)]
     ops: Vec<Box<RecvOp>>,
     in_flight: usize,
     /// The batch lent to the caller: op index; re-posted on the next call.
