@@ -69,6 +69,11 @@ const ITEMS: &[(&str, &str)] = &[
     ("IO_STACK_LOCATION_IOCTL_TYPE3_INPUT", "offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.Type3InputBuffer)"),
     ("IO_STACK_LOCATION_DEVICE_OBJECT", "offsetof(IO_STACK_LOCATION, DeviceObject)"),
     ("IO_STACK_LOCATION_FILE_OBJECT", "offsetof(IO_STACK_LOCATION, FileObject)"),
+    // FILE_OBJECT
+    ("FILE_OBJECT_SIZE", "sizeof(FILE_OBJECT)"),
+    ("FILE_OBJECT_DEVICE_OBJECT", "offsetof(FILE_OBJECT, DeviceObject)"),
+    ("FILE_OBJECT_FS_CONTEXT", "offsetof(FILE_OBJECT, FsContext)"),
+    ("FILE_OBJECT_FS_CONTEXT2", "offsetof(FILE_OBJECT, FsContext2)"),
     // Small types
     ("UNICODE_STRING_SIZE", "sizeof(UNICODE_STRING)"),
     ("UNICODE_STRING_LENGTH", "offsetof(UNICODE_STRING, Length)"),
@@ -115,6 +120,9 @@ const ITEMS: &[(&str, &str)] = &[
     ("STATUS_INVALID_PARAMETER", "(unsigned int)STATUS_INVALID_PARAMETER"),
     ("STATUS_INSUFFICIENT_RESOURCES", "(unsigned int)STATUS_INSUFFICIENT_RESOURCES"),
     ("STATUS_DELETE_PENDING", "(unsigned int)STATUS_DELETE_PENDING"),
+    ("STATUS_INVALID_HANDLE", "(unsigned int)STATUS_INVALID_HANDLE"),
+    ("RTL_REGISTRY_SERVICES", "RTL_REGISTRY_SERVICES"),
+    ("REG_QWORD", "REG_QWORD"),
 ];
 
 /// First two words of the table: a magic number and the item count, so a
@@ -194,11 +202,16 @@ fn measure(out: &std::path::Path) -> Vec<u64> {
         .chunks_exact(8)
         .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
         .collect();
+    // The section may be padded to its alignment (16 bytes) with zeros.
+    let n = ITEMS.len() + 2;
     assert!(
-        words.len() == ITEMS.len() + 2 && words[0] == MAGIC && words[1] == ITEMS.len() as u64,
+        words.len() >= n
+            && words[n..].iter().all(|&w| w == 0)
+            && words[0] == MAGIC
+            && words[1] == ITEMS.len() as u64,
         "layout probe section malformed: {} words, header {:x?}",
         words.len(),
         words.get(..2)
     );
-    words[2..].to_vec()
+    words[2..n].to_vec()
 }

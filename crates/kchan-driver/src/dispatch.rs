@@ -1,82 +1,129 @@
-//! Dispatch routines: CREATE, CLOSE, CLEANUP, DEVICE_CONTROL.
+//! Dispatch routines: CREATE, CLEANUP, CLOSE, DEVICE_CONTROL.
 //!
 //! IRQL = PASSIVE_LEVEL, in the context of the calling thread (under Wine:
 //! the one dispatch thread of `winedevice.exe`). None of them blocks: a
-//! receive that cannot be served now is queued and `STATUS_PENDING`
-//! returned; everything else completes at once. Every length is checked
-//! before the system buffer is touched.
+//! receive that cannot be served now pends in the engine and
+//! `STATUS_PENDING` is returned; everything else completes at once.
+//!
+//! # Lengths (METHOD_BUFFERED; checked before the system buffer is touched)
+//!
+//! | IOCTL | input | output |
+//! |---|---|---|
+//! | `VERSION` | none | >= `size_of::<VersionInfo>()` |
+//! | `STATS` | none | >= `size_of::<StatsReply>()` |
+//! | `SUBSCRIBE` | exactly a `SubscribeConfig` | not used |
+//! | `RECV` | none | `min_recv_bytes..=max_batch_bytes` |
+//! | `INJECT` | an inject message, <= `MAX_INJECT_BYTES` | not used |
+//! | `GEN_START` | exactly a `GenConfig` | not used |
+//! | `GEN_STOP` | none | not used |
+//!
+//! "none": a non-empty input is `STATUS_INVALID_PARAMETER` (a client
+//! sending a struct to the wrong code); an output too small is
+//! `STATUS_BUFFER_TOO_SMALL`; a receive buffer above the maximum is
+//! `STATUS_INVALID_PARAMETER`; parse errors map through
+//! `ProtoError::ntstatus`, engine refusals through `EngineError::ntstatus`;
+//! unknown codes are `STATUS_INVALID_DEVICE_REQUEST`. An output buffer given
+//! to a request that writes none is ignored.
 
-use crate::delivery::now_100ns;
+use crate::control::{self, Reply, MAX_RECV_BYTES};
 use crate::device::Device;
-use crate::mailbox::MAX_PAYLOAD;
+use crate::{file, recv};
 use core::mem::size_of;
+use kchan_engine::Subscriber;
 use kchan_km::ffi::{status, DeviceObject, Irp, NTSTATUS};
 use kchan_km::irp;
-use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
-    min_recv_bytes, parse_inject, VersionInfo, DEFAULT_MAX_BATCH_BYTES, IOCTL_INJECT, IOCTL_RECV,
-    IOCTL_VERSION, KCHAN_MAGIC, MAX_INJECT_BYTES, MAX_RING_BYTES, PROTOCOL_VERSION,
+    StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_RECV,
+    IOCTL_STATS, IOCTL_SUBSCRIBE, IOCTL_VERSION,
 };
-
-/// Smallest `IOCTL_RECV` output buffer: a batch holding one record of
-/// [`MAX_PAYLOAD`] bytes (or a gap record).
-pub const MIN_RECV_BYTES: usize = min_recv_bytes(MAX_PAYLOAD);
 
 /// Completes `irp` with `st` and `info` bytes, returning `st`.
 ///
 /// # Safety
 /// The dispatch routine owns `irp` and does not touch it afterwards.
-unsafe fn finish(irp: *mut Irp, st: NTSTATUS, info: usize) -> NTSTATUS {
+unsafe fn finish(irp: *mut Irp, (st, info): Reply) -> NTSTATUS {
     // SAFETY: ownership handed over by the caller; PASSIVE_LEVEL.
     unsafe { irp::complete(irp, st, info) };
     st
 }
 
-/// The file object (open handle) an IRP was sent on.
-///
-/// # Safety
-/// `irp` is live and owned by the driver.
-unsafe fn file_object(irp: *mut Irp) -> *mut core::ffi::c_void {
-    // SAFETY: live IRP owned by us (caller).
-    let stack = unsafe { irp::current_stack(irp) };
-    // SAFETY: its current stack location is valid while we own it.
-    unsafe { (*stack).file_object }
-}
-
-/// `IRP_MJ_CREATE`: every open succeeds (phase 2 creates the subscriber).
+/// `IRP_MJ_CREATE`: creates the handle's subscriber with the default config
+/// (allocated here, attached under the lock) and binds it to the file object.
 ///
 /// # Safety
 /// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
 /// our device and an IRP it hands over to us.
-pub unsafe extern "system" fn create(_device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
-    // SAFETY: the I/O manager passes us ownership of `irp`.
-    unsafe { finish(irp, status::SUCCESS, 0) }
-}
-
-/// `IRP_MJ_CLEANUP` (Windows) and `IRP_MJ_CLOSE` (Windows and Wine, which
-/// never sends CLEANUP): completes the file object's pending receives with
-/// `STATUS_CANCELLED`, then this IRP. Doing it twice on Windows is harmless:
-/// the second pass finds nothing.
-///
-/// # Safety
-/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
-/// our device and an IRP it hands over to us.
-pub unsafe extern "system" fn close_or_cleanup(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
+#[allow(clippy::result_large_err)] // the engine hands refused memory back, to be freed outside the lock
+pub unsafe extern "system" fn create(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
     // SAFETY: our device, during dispatch (see `Device::from_object`).
     let dev = unsafe { Device::from_object(device) };
-    // SAFETY: we own `irp`; its stack location names the closing handle's
-    // file object.
-    let file = unsafe { file_object(irp) };
-    dev.pending.take(
-        usize::MAX,
-        // SAFETY: queued IRPs are valid while linked (`take` calls this
-        // under the queue lock), and ours.
-        |p| unsafe { file_object(p) } == file,
-        // SAFETY: `take` hands us IRPs we claimed; completed outside the lock.
-        |p| unsafe { irp::complete(p, status::CANCELLED, 0) },
-    );
-    // SAFETY: the I/O manager passed us ownership of `irp`.
-    unsafe { finish(irp, status::SUCCESS, 0) }
+    let prepared = match Subscriber::prepare(&SubscribeConfig::default(), &control::limits()) {
+        Ok(p) => p,
+        // SAFETY: we own the IRP.
+        Err(e) => return unsafe { finish(irp, (e.ntstatus(), 0)) },
+    };
+    let reply = match dev.shell.with(|chan, _| chan.attach(prepared)) {
+        Some(Ok(id)) => {
+            dev.shell.remember(id);
+            // SAFETY: we own this CREATE IRP of our device; PASSIVE_LEVEL.
+            unsafe { file::bind(irp, Some(id)) };
+            (status::SUCCESS, 0)
+        }
+        Some(Err((refused, e))) => {
+            drop(refused); // freed outside the lock
+            (e.ntstatus(), 0)
+        }
+        None => (status::DELETE_PENDING, 0),
+    };
+    // SAFETY: we own the IRP.
+    unsafe { finish(irp, reply) }
+}
+
+/// Closes the handle's subscriber: its pending receives complete
+/// `STATUS_CANCELLED`, its memory is freed outside the lock. Idempotent.
+///
+/// # Safety
+/// The caller owns the live `irp` (CLEANUP or CLOSE) of our device.
+unsafe fn close_subscriber(dev: &Device, irp: *mut Irp, unbind: bool) {
+    // SAFETY: caller's contract.
+    let Some(id) = (unsafe { file::subscriber(irp) }) else { return };
+    let detached = dev.shell.with(|chan, sink| chan.close(id, sink));
+    drop(detached); // outside the lock
+    if unbind {
+        dev.shell.forget(id);
+        // SAFETY: caller's contract; CLOSE is the handle's last request.
+        unsafe { file::bind(irp, None) };
+    }
+}
+
+/// `IRP_MJ_CLEANUP` (Windows only: the last handle to the file object was
+/// closed): closes the subscriber, completing its pending receives.
+///
+/// # Safety
+/// Called by the I/O manager only, at PASSIVE_LEVEL, with our device and an
+/// IRP it hands over to us.
+pub unsafe extern "system" fn cleanup(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
+    // SAFETY: our device, during dispatch.
+    let dev = unsafe { Device::from_object(device) };
+    // SAFETY: we own the IRP.
+    unsafe { close_subscriber(dev, irp, false) };
+    // SAFETY: we own the IRP.
+    unsafe { finish(irp, (status::SUCCESS, 0)) }
+}
+
+/// `IRP_MJ_CLOSE` (Windows and Wine, which never sends CLEANUP, even while
+/// receives of the handle pend): does what CLEANUP does if it has not been
+/// done, then unbinds the subscriber.
+///
+/// # Safety
+/// As [`cleanup`].
+pub unsafe extern "system" fn close(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
+    // SAFETY: our device, during dispatch.
+    let dev = unsafe { Device::from_object(device) };
+    // SAFETY: we own the IRP.
+    unsafe { close_subscriber(dev, irp, true) };
+    // SAFETY: we own the IRP.
+    unsafe { finish(irp, (status::SUCCESS, 0)) }
 }
 
 /// `IRP_MJ_DEVICE_CONTROL`.
@@ -89,95 +136,66 @@ pub unsafe extern "system" fn device_control(device: *mut DeviceObject, irp: *mu
     let dev = unsafe { Device::from_object(device) };
     // SAFETY: we own the IRP and it is IRP_MJ_DEVICE_CONTROL (dispatch table).
     let p = unsafe { irp::ioctl_parameters(irp) };
-    let in_len = p.input_buffer_length as usize;
-    let out_len = p.output_buffer_length as usize;
+    let (in_len, out_len) = (p.input_buffer_length as usize, p.output_buffer_length as usize);
     // SAFETY: we own the IRP; METHOD_BUFFERED: the system buffer holds
     // max(in_len, out_len) bytes, or is null when both are 0.
     let sysbuf = unsafe { (*irp).system_buffer }.cast::<u8>();
-
-    match p.io_control_code {
-        IOCTL_VERSION => {
-            let reply = version_info();
-            let bytes = reply.as_bytes();
-            if out_len < bytes.len() || sysbuf.is_null() {
-                // SAFETY: we own the IRP.
-                return unsafe { finish(irp, status::BUFFER_TOO_SMALL, 0) };
-            }
-            // SAFETY: the system buffer holds at least out_len >= len bytes.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), sysbuf, bytes.len()) };
-            // SAFETY: we own the IRP.
-            unsafe { finish(irp, status::SUCCESS, bytes.len()) }
-        }
-        IOCTL_RECV => {
-            if out_len < MIN_RECV_BYTES || sysbuf.is_null() {
-                // SAFETY: we own the IRP.
-                return unsafe { finish(irp, status::BUFFER_TOO_SMALL, 0) };
-            }
-            // SAFETY: we own this device control IRP of our device;
-            // PASSIVE_LEVEL. `push` completes or queues it; we return its
-            // status without touching the IRP again.
-            unsafe { dev.pending.push(irp) }
-        }
-        IOCTL_INJECT => {
-            if in_len == 0 || sysbuf.is_null() {
-                // SAFETY: we own the IRP.
-                return unsafe { finish(irp, status::BUFFER_TOO_SMALL, 0) };
-            }
-            // SAFETY: METHOD_BUFFERED input: `in_len` bytes copied from the
-            // caller into the system buffer, which we own with the IRP.
-            let input = unsafe { core::slice::from_raw_parts(sysbuf, in_len) };
-            let st = inject(dev, input);
-            // SAFETY: we own the IRP; `input` is not used after this.
-            unsafe { finish(irp, st, 0) }
-        }
+    if sysbuf.is_null() && (in_len | out_len) != 0 {
         // SAFETY: we own the IRP.
-        _ => unsafe { finish(irp, status::INVALID_DEVICE_REQUEST, 0) },
+        return unsafe { finish(irp, (status::INVALID_PARAMETER, 0)) };
     }
-}
-
-/// What the driver tells clients about its limits.
-fn version_info() -> VersionInfo {
-    VersionInfo {
-        magic: KCHAN_MAGIC,
-        protocol_version: PROTOCOL_VERSION,
-        max_record_payload: MAX_PAYLOAD as u32,
-        max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
-        min_recv_bytes: MIN_RECV_BYTES as u32,
-        max_ring_bytes: MAX_RING_BYTES,
-        max_in_flight: kchan_proto::MAX_IN_FLIGHT,
-        max_inject_bytes: MAX_INJECT_BYTES as u32,
+    // SAFETY: we own the IRP of our device.
+    let sub = unsafe { file::subscriber(irp) };
+    let code = p.io_control_code;
+    let no_input = matches!(code, IOCTL_VERSION | IOCTL_STATS | IOCTL_RECV | IOCTL_GEN_STOP);
+    if no_input && in_len != 0 {
+        // SAFETY: we own the IRP.
+        return unsafe { finish(irp, (status::INVALID_PARAMETER, 0)) };
     }
-}
-
-/// Validates an inject message and queues its records for delivery, all or
-/// nothing; wakes the delivery thread.
-fn inject(dev: &Device, input: &[u8]) -> NTSTATUS {
-    let records = match parse_inject(input) {
-        Ok(r) => r,
-        Err(e) => return e.ntstatus(),
+    if code == IOCTL_RECV {
+        let reply = match sub {
+            _ if out_len < control::limits().min_recv_bytes() => (status::BUFFER_TOO_SMALL, 0),
+            _ if out_len > MAX_RECV_BYTES => (status::INVALID_PARAMETER, 0),
+            None => (status::INVALID_HANDLE, 0),
+            // SAFETY: we own this RECV IRP; its system buffer holds out_len
+            // bytes (checked non-null above). `post` completes or queues it.
+            Some(id) => return unsafe { recv::post(dev, irp, id, sysbuf, out_len) },
+        };
+        // SAFETY: we own the IRP.
+        return unsafe { finish(irp, reply) };
+    }
+    let input: &[u8] = if in_len == 0 {
+        &[]
+    } else {
+        // SAFETY: METHOD_BUFFERED input: `in_len` bytes copied from the
+        // caller into the system buffer, which we own with the IRP.
+        unsafe { core::slice::from_raw_parts(sysbuf, in_len) }
     };
-    let mut count = 0usize;
-    for (_, payload) in records.clone() {
-        if payload.len() > MAX_PAYLOAD {
-            return status::INVALID_PARAMETER;
+    let out_min = match code {
+        IOCTL_VERSION => size_of::<VersionInfo>(),
+        IOCTL_STATS => size_of::<StatsReply>(),
+        _ => 0,
+    };
+    let reply = if out_len < out_min {
+        (status::BUFFER_TOO_SMALL, 0)
+    } else {
+        let mut out: &mut [u8] = &mut [];
+        if out_min > 0 {
+            // SAFETY: the system buffer holds at least out_len bytes; the
+            // input slice is not used by the requests that write output.
+            out = unsafe { core::slice::from_raw_parts_mut(sysbuf, out_len) };
         }
-        count += 1;
-    }
-    let now = now_100ns();
-    {
-        let mut mb = dev.mailbox.lock();
-        if mb.room() < count {
-            return status::INSUFFICIENT_RESOURCES;
+        match (code, sub) {
+            (IOCTL_VERSION, _) => control::version(out),
+            (IOCTL_STATS, _) => control::stats(dev, sub, out),
+            (IOCTL_SUBSCRIBE, Some(id)) => control::subscribe(dev, id, input),
+            (IOCTL_SUBSCRIBE, None) => (status::INVALID_HANDLE, 0),
+            (IOCTL_INJECT, _) => control::inject(dev, input),
+            (IOCTL_GEN_START, _) => control::gen_start(dev, input),
+            (IOCTL_GEN_STOP, _) => control::gen_stop(dev),
+            _ => (status::INVALID_DEVICE_REQUEST, 0),
         }
-        for (kind, payload) in records {
-            let queued = mb.push(kind, payload, now);
-            debug_assert!(queued);
-        }
-    }
-    // SAFETY: the event was initialized in `Device::init_in_place`;
-    // PASSIVE_LEVEL <= DISPATCH_LEVEL.
-    unsafe { dev.wake.set() };
-    status::SUCCESS
+    };
+    // SAFETY: we own the IRP; `input` and `out` are not used after this.
+    unsafe { finish(irp, reply) }
 }
-
-const _: () = assert!(size_of::<VersionInfo>() <= MIN_RECV_BYTES);

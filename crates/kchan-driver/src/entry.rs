@@ -1,25 +1,29 @@
 //! `DriverEntry` and `DriverUnload`.
 
+use crate::clock::KernelClock;
+use crate::control::limits;
 use crate::device::Device;
-use crate::mailbox::Mailbox;
-use crate::{delivery, dispatch, POOL};
-use alloc::boxed::Box;
+use crate::shell::Chan;
+use crate::{dispatch, generator, leak_report, timer, POOL};
+use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::Ordering;
 use kchan_km::ffi::{
-    status, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
-    IoDeleteSymbolicLink, KeDelayExecutionThread, UnicodeString, DO_BUFFERED_IO,
-    DO_DEVICE_INITIALIZING, FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, IRP_MJ_CLEANUP,
-    IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS,
+    status, DeviceObject, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink,
+    KeDelayExecutionThread, KStartRoutine, UnicodeString, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING,
+    FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE,
+    IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS,
 };
 use kchan_km::kprintln;
+use kchan_km::sync::SpinLock;
 use kchan_km::thread::SystemThread;
 use kchan_km::unicode::StaticUnicode;
 
 static DEVICE_NAME: StaticUnicode<14> = StaticUnicode::new(b"\\Device\\kchan\0");
 static LINK_NAME: StaticUnicode<18> = StaticUnicode::new(b"\\DosDevices\\kchan\0");
 
-/// How long unload waits for cancel routines already running (1 ms steps).
+/// How long unload waits for receives still completing (cancel routines
+/// already running), in 1 ms steps.
 const UNLOAD_DRAIN_MS: u32 = 5_000;
 
 /// Driver entry point. IRQL = PASSIVE_LEVEL, system thread.
@@ -29,8 +33,10 @@ const UNLOAD_DRAIN_MS: u32 = 5_000;
 #[no_mangle]
 pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: *mut UnicodeString) -> NTSTATUS {
     kprintln!("DriverEntry (pool live: {:?})", POOL.stats());
-    let mailbox = Box::new(Mailbox::new());
-
+    let chan = match Chan::new(KernelClock::new(), limits()) {
+        Ok(c) => c,
+        Err(e) => return e.ntstatus(),
+    };
     let mut name = DEVICE_NAME.as_unicode_string();
     let mut device = ptr::null_mut();
     // SAFETY: PASSIVE_LEVEL; `driver` is valid (caller); `name` and `device`
@@ -53,7 +59,7 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: 
     // SAFETY: the device was just created; its extension is ours, unshared.
     let dev_ptr = unsafe { (*device).device_extension.cast::<Device>() };
     // SAFETY: fresh extension of `size_of::<Device>()` bytes, unshared.
-    unsafe { Device::init_in_place(dev_ptr, mailbox) };
+    unsafe { Device::init_in_place(dev_ptr, chan) };
     // SAFETY: the device is ours until DO_DEVICE_INITIALIZING is cleared.
     unsafe { (*device).flags |= DO_BUFFERED_IO };
 
@@ -62,51 +68,50 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: 
     let st = unsafe { IoCreateSymbolicLink(&mut link, &mut name) };
     if !status::nt_success(st) {
         kprintln!("IoCreateSymbolicLink failed: {:#x}", st);
-        // SAFETY: nothing else knows the device; drop our state...
-        unsafe { ptr::drop_in_place(dev_ptr) };
-        // SAFETY: ...and delete it (PASSIVE_LEVEL).
-        unsafe { IoDeleteDevice(device) };
+        // SAFETY: nothing else knows the device or runs on it.
+        unsafe { teardown(device, false) };
         return st;
     }
-
-    // SAFETY: `dev_ptr` is initialized and outlives the thread (unload joins
-    // it first); PASSIVE_LEVEL; `delivery::run` ends with
-    // PsTerminateSystemThread.
-    match unsafe { SystemThread::spawn(delivery::run, dev_ptr.cast()) } {
-        Ok(thread) => {
-            // SAFETY: `dev_ptr` is initialized.
-            *unsafe { &*dev_ptr }.thread.lock() = Some(thread);
-        }
-        Err(st) => {
-            kprintln!("PsCreateSystemThread failed: {:#x}", st);
-            // SAFETY (three blocks): no thread was created, so nothing else
-            // knows the device: remove the link, drop our state, delete the
-            // device. PASSIVE_LEVEL.
-            // SAFETY: see above.
-            unsafe { IoDeleteSymbolicLink(&mut link) };
-            // SAFETY: see above.
-            unsafe { ptr::drop_in_place(dev_ptr) };
-            // SAFETY: see above.
-            unsafe { IoDeleteDevice(device) };
-            return st;
-        }
+    // SAFETY: initialized above, at its final address.
+    let dev = unsafe { &*dev_ptr };
+    // SAFETY: `dev_ptr` is initialized and outlives both threads (unload
+    // and the failure path join them first); PASSIVE_LEVEL; both bodies end
+    // with PsTerminateSystemThread.
+    let started = unsafe { spawn(&dev.timer_thread, timer::run, dev_ptr.cast()) }
+        // SAFETY: as above.
+        .and_then(|()| unsafe { spawn(&dev.generator.thread, generator::run, dev_ptr.cast()) });
+    if let Err(st) = started {
+        kprintln!("PsCreateSystemThread failed: {:#x}", st);
+        // SAFETY: no dispatch routine is installed yet; `teardown` joins the
+        // thread that may have started.
+        unsafe { teardown(device, true) };
+        return st;
     }
 
     // SAFETY: `driver` is valid (caller); the table is ours to fill before
     // returning from DriverEntry.
-    unsafe {
-        let d = &mut *driver;
-        d.major_function[IRP_MJ_CREATE] = Some(dispatch::create);
-        d.major_function[IRP_MJ_CLOSE] = Some(dispatch::close_or_cleanup);
-        d.major_function[IRP_MJ_CLEANUP] = Some(dispatch::close_or_cleanup);
-        d.major_function[IRP_MJ_DEVICE_CONTROL] = Some(dispatch::device_control);
-        d.driver_unload = Some(driver_unload);
-    }
+    let d = unsafe { &mut *driver };
+    d.major_function[IRP_MJ_CREATE] = Some(dispatch::create);
+    d.major_function[IRP_MJ_CLOSE] = Some(dispatch::close);
+    d.major_function[IRP_MJ_CLEANUP] = Some(dispatch::cleanup);
+    d.major_function[IRP_MJ_DEVICE_CONTROL] = Some(dispatch::device_control);
+    d.driver_unload = Some(driver_unload);
     // SAFETY: the device is fully set up; from now on the I/O manager may
     // send requests.
     unsafe { (*device).flags &= !DO_DEVICE_INITIALIZING };
-    kprintln!("loaded: \\Device\\kchan, \\DosDevices\\kchan");
+    kprintln!("loaded: \\Device\\kchan, \\DosDevices\\kchan (pool live: {:?})", POOL.stats());
     status::SUCCESS
+}
+
+/// Starts a system thread and stores it in `slot`.
+///
+/// # Safety
+/// As [`SystemThread::spawn`].
+unsafe fn spawn(slot: &SpinLock<Option<SystemThread>>, routine: KStartRoutine, ctx: *mut c_void) -> Result<(), NTSTATUS> {
+    // SAFETY: the caller's contract is `spawn`'s.
+    let thread = unsafe { SystemThread::spawn(routine, ctx) }?;
+    *slot.lock() = Some(thread);
+    Ok(())
 }
 
 /// `DriverUnload`. IRQL = PASSIVE_LEVEL. Works with open handles and
@@ -117,50 +122,69 @@ unsafe extern "system" fn driver_unload(driver: *mut DriverObject) {
     if device.is_null() {
         return;
     }
-    // SAFETY: our initialized device, not yet deleted.
+    // SAFETY: our device, initialized, not yet deleted; no dispatch routine
+    // runs during unload.
+    unsafe { teardown(device, true) };
+}
+
+/// Stops everything and frees every allocation: joins the threads, closes
+/// every subscriber (completing their receives), waits for receives still
+/// being completed, frees the channel, deletes link (if `linked`) and
+/// device, then reports the allocator's live counts. IRQL = PASSIVE_LEVEL.
+///
+/// # Safety
+/// `device` is our initialized device, not yet deleted, and no dispatch
+/// routine runs or will run on it.
+unsafe fn teardown(device: *mut DeviceObject, linked: bool) {
+    // SAFETY: caller's contract.
     let dev = unsafe { Device::from_object(device) };
 
-    // 1. Stop and join the delivery thread. Release: pairs with its Acquire.
+    // 1. Stop and join the threads (no more publishing or timer work).
+    // Release: pairs with the threads' Acquire loads.
     dev.stop.store(true, Ordering::Release);
-    // SAFETY: initialized event; PASSIVE_LEVEL.
-    unsafe { dev.wake.set() };
-    let thread = dev.thread.lock().take();
-    if let Some(thread) = thread {
-        let st = thread.join();
-        kprintln!("delivery thread joined: {:#x}", st);
+    dev.generator.wake_for_unload();
+    // SAFETY: initialized in `Shell::init`; PASSIVE_LEVEL.
+    unsafe { dev.shell.timer_wake.set() };
+    for slot in [&dev.generator.thread, &dev.timer_thread] {
+        let thread = slot.lock().take();
+        if let Some(thread) = thread {
+            thread.join();
+        }
     }
 
-    // 2. Refuse new receives, complete the queued ones.
-    dev.pending.close();
-    let n = dev.pending.take(
-        usize::MAX,
-        |_| true,
-        // SAFETY: `take` hands us claimed IRPs.
-        |irp| unsafe { kchan_km::irp::complete(irp, status::CANCELLED, 0) },
-    );
-    // 3. Wait for cancel routines already running: they still use `dev`.
+    // 2. Close every subscriber: claimable receives complete now.
+    let mut closed = 0;
+    for id in dev.shell.forget_all().into_iter().flatten() {
+        let detached = dev.shell.with(|chan, sink| chan.close(id, sink));
+        drop(detached); // outside the lock
+        closed += 1;
+    }
+    // 3. Receives whose cancel routine is already running are completed by
+    // it; it still uses the channel, so wait for it.
     let mut waited = 0;
-    while !dev.pending.is_empty() && waited < UNLOAD_DRAIN_MS {
+    while dev.shell.outstanding() > 0 && waited < UNLOAD_DRAIN_MS {
         let mut one_ms: i64 = -10_000;
-        // SAFETY: PASSIVE_LEVEL; relative 1 ms.
+        // SAFETY: PASSIVE_LEVEL; relative 1 ms, a live local.
         unsafe { KeDelayExecutionThread(KERNEL_MODE, 0, &mut one_ms) };
         waited += 1;
     }
-    if !dev.pending.is_empty() {
-        kprintln!("unload: {} receives still pending, leaking the device", dev.pending.len());
+    if dev.shell.outstanding() > 0 {
+        kprintln!("unload: {} receives still outstanding, leaking the device", dev.shell.outstanding());
         return;
     }
-
-    // 4. Free our state and delete link and device.
+    // 4. Free the channel (outside its lock), our state, link and device.
+    drop(dev.shell.take_channel());
     let mut link = LINK_NAME.as_unicode_string();
-    // SAFETY (three blocks): nothing uses the extension any more (thread
-    // joined, queue empty and closed, no dispatch runs during unload);
-    // `dev` is not used after the drop. PASSIVE_LEVEL.
-    // SAFETY: see above.
+    if linked {
+        // SAFETY: PASSIVE_LEVEL; the link was created by DriverEntry.
+        unsafe { IoDeleteSymbolicLink(&mut link) };
+    }
+    // SAFETY: nothing uses the extension any more (threads joined, channel
+    // gone, no receive outstanding, no dispatch); `dev` is not used after.
     unsafe { ptr::drop_in_place(ptr::from_ref(dev).cast_mut()) };
-    // SAFETY: see above.
-    unsafe { IoDeleteSymbolicLink(&mut link) };
-    // SAFETY: see above.
+    // SAFETY: PASSIVE_LEVEL; our device, deleted once.
     unsafe { IoDeleteDevice(device) };
-    kprintln!("unloaded: completed {} pending receives; pool live: {:?}", n, POOL.stats());
+    let pool = POOL.stats();
+    kprintln!("unloaded: closed {} subscribers; pool live: {:?}", closed, pool);
+    leak_report::write(&pool);
 }

@@ -1,4 +1,5 @@
-//! kchan.sys: the kchan WDM driver (phase 1: the vertical slice).
+//! kchan.sys: the kchan WDM driver, a thin kernel shell around
+//! `kchan-engine`'s channel.
 //!
 //! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
 //! link setting, so `cargo build -p kchan-driver --target
@@ -7,35 +8,52 @@
 //! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`.
 //! On other targets the crate is empty, so a host `cargo build` succeeds.
 //!
-//! # What the slice does
+//! # Shape
 //!
-//! - [`entry`]: `DriverEntry` creates `\Device\kchan` (buffered I/O) and
-//!   `\DosDevices\kchan`, the dispatch table and the delivery thread;
-//!   `DriverUnload` stops and joins the thread, completes every pending
-//!   receive, waits for cancel routines in flight, frees the pool memory and
-//!   deletes link and device, so `sc stop` then `sc start` works.
-//! - [`dispatch`]: CREATE, CLOSE, CLEANUP, DEVICE_CONTROL. No dispatch
-//!   routine blocks (under Wine all dispatch runs on one thread). CLOSE as
-//!   well as CLEANUP completes the handle's pending receives: Wine never
-//!   sends CLEANUP.
-//! - [`pending`]: the queue of pending `IOCTL_RECV` IRPs and its cancel
-//!   routine (the `IoSetCancelRoutine(NULL)` claim protocol, completion
-//!   outside the spin lock).
-//! - [`delivery`]: a system thread that, when signalled by `IOCTL_INJECT`
-//!   (and every 1 ms in any case), completes pending receives with the
-//!   injected records, one record per batch: the inverted call, completed
-//!   from another context than the dispatch routine.
+//! The engine owns every policy (rings, filters, batching, gaps,
+//! completion policies, counters) and makes no OS call; this crate supplies
+//! what it abstracts: a spin lock around it, IRPs as requests, completion
+//! outside the lock, a clock, a timer and event sources.
 //!
-//! The protocol (IOCTL codes, `VersionInfo`, inject messages, batches) is
-//! `kchan-proto`'s. Phase 2 replaces the mailbox and the one-record batches
-//! with `kchan-engine`'s channel (per-handle subscribers, rings, batching).
+//! - [`entry`]: `DriverEntry` (device, link, dispatch table, the timer and
+//!   generator threads) and `DriverUnload` (joins the threads, closes every
+//!   subscriber completing its receives, waits for cancel routines, frees
+//!   every allocation, reports the allocator's live counts: [`leak_report`]).
+//! - [`dispatch`]: CREATE (one subscriber per handle, default config, bound
+//!   to `FsContext`: [`file`]), CLEANUP and CLOSE (both close it: Wine sends
+//!   only CLOSE), DEVICE_CONTROL (lengths checked, then [`control`] or
+//!   [`recv`]).
+//! - [`recv`]: posting a receive and its cancel routine (the
+//!   `IoSetCancelRoutine(NULL)` claim protocol, set under the channel lock).
+//! - [`shell`]: the channel behind the spin lock; every operation collects
+//!   finished IRPs in an [`request::IrpSink`] and completes them after
+//!   releasing the lock, and wakes the [`timer`] thread when a nearer
+//!   deadline appears.
+//! - [`generator`]: synthetic events at a rate, burst and size.
+//! - [`clock`]: `KeQueryPerformanceCounter` in 100 ns ticks.
+//!
+//! # Why this design
+//!
+//! - A hand-rolled claim protocol rather than IoCsq: the engine, not a
+//!   list, holds the pending receives (it must choose which to complete
+//!   with which records, under its lock), so the claim (`try_claim`) is the
+//!   engine's hook and the cancel routine is a dozen lines.
+//! - Completion never under the spin lock: `IoCompleteRequest` runs other
+//!   code and, under Wine, talks to wineserver.
+//! - Memory: rings and queues are allocated at CREATE/SUBSCRIBE at
+//!   PASSIVE_LEVEL outside the lock and freed outside it; publish (any IRQL
+//!   <= DISPATCH_LEVEL) never allocates or blocks.
+//! - No dispatch routine blocks (under Wine all dispatch runs on one
+//!   thread): time-based completion runs on the timer thread.
 #![cfg_attr(all(windows, target_env = "gnu"), no_std)]
 
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 extern crate alloc;
 
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
-pub mod delivery;
+pub mod clock;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod control;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod device;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
@@ -43,12 +61,22 @@ pub mod dispatch;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod entry;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
-pub mod mailbox;
+pub mod file;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
-pub mod pending;
+pub mod generator;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod leak_report;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod recv;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod request;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod shell;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod timer;
 
 /// The kernel heap: nonpaged pool tagged `kchn`, with live counters
-/// (logged at unload; phase 2 reports them in `IOCTL_STATS`).
+/// (reported by `IOCTL_STATS` and at unload).
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 #[global_allocator]
 pub static POOL: kchan_km::pool::PoolAllocator =

@@ -27,6 +27,11 @@ impl<const N: usize> StaticUnicode<N> {
         Self { units }
     }
 
+    /// The NUL-terminated UTF-16 text (for `PCWSTR` parameters).
+    pub fn as_wide_ptr(&'static self) -> *const u16 {
+        self.units.as_ptr()
+    }
+
     /// A `UNICODE_STRING` describing this text (without the NUL). The kernel
     /// functions take `*mut` but do not write through the buffer for the
     /// calls used here (`IoCreateDevice`, `Io*SymbolicLink`).

@@ -90,6 +90,16 @@ unsafe extern "system" {
     pub fn KeInitializeEvent(event: *mut KEvent, event_type: u32, state: u8);
     /// `KeSetEvent`. IRQL <= DISPATCH_LEVEL with `wait` = FALSE.
     pub fn KeSetEvent(event: *mut KEvent, increment: i32, wait: u8) -> i32;
+    /// `RtlWriteRegistryValue`: writes one value under an existing key.
+    /// IRQL = PASSIVE_LEVEL; `path` and `value_name` are NUL-terminated UTF-16.
+    pub fn RtlWriteRegistryValue(
+        relative_to: u32,
+        path: *const u16,
+        value_name: *const u16,
+        value_type: u32,
+        value_data: *mut c_void,
+        value_length: u32,
+    ) -> NTSTATUS;
     /// `KeBugCheckEx`: stops the system (under Wine: ends winedevice.exe).
     pub fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
 

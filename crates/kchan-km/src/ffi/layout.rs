@@ -111,6 +111,11 @@ offset!(UnicodeString, length, UNICODE_STRING_LENGTH);
 offset!(UnicodeString, maximum_length, UNICODE_STRING_MAXIMUM_LENGTH);
 offset!(UnicodeString, buffer, UNICODE_STRING_BUFFER);
 
+size!(FileObject, FILE_OBJECT_SIZE);
+offset!(FileObject, device_object, FILE_OBJECT_DEVICE_OBJECT);
+offset!(FileObject, fs_context, FILE_OBJECT_FS_CONTEXT);
+offset!(FileObject, fs_context2, FILE_OBJECT_FS_CONTEXT2);
+
 size!(ListEntry, LIST_ENTRY_SIZE);
 offset!(ListEntry, flink, LIST_ENTRY_FLINK);
 offset!(ListEntry, blink, LIST_ENTRY_BLINK);
@@ -164,5 +169,8 @@ fits!(
     STATUS_INVALID_PARAMETER as u32,
     STATUS_INSUFFICIENT_RESOURCES as u32,
     STATUS_DELETE_PENDING as u32,
+    STATUS_INVALID_HANDLE as u32,
+    RTL_REGISTRY_SERVICES as u32,
+    REG_QWORD as u32,
 );
 const _: () = assert!(ddk::NON_PAGED_POOL_NX <= i32::MAX as u64 && ddk::KERNEL_MODE < 0x80);

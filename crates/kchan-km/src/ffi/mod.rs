@@ -66,6 +66,12 @@ pub const FILE_READ_DATA: u32 = ddk::FILE_READ_DATA as u32;
 /// `FILE_WRITE_DATA`.
 pub const FILE_WRITE_DATA: u32 = ddk::FILE_WRITE_DATA as u32;
 
+/// `RTL_REGISTRY_SERVICES`: paths relative to
+/// `\Registry\Machine\System\CurrentControlSet\Services`.
+pub const RTL_REGISTRY_SERVICES: u32 = ddk::RTL_REGISTRY_SERVICES as u32;
+/// `REG_QWORD`.
+pub const REG_QWORD: u32 = ddk::REG_QWORD as u32;
+
 /// `NTSTATUS` values the driver returns.
 pub mod status {
     use super::{ddk, NTSTATUS};
@@ -87,6 +93,8 @@ pub mod status {
         ddk::STATUS_INSUFFICIENT_RESOURCES as u32 as NTSTATUS;
     /// `STATUS_DELETE_PENDING`.
     pub const DELETE_PENDING: NTSTATUS = ddk::STATUS_DELETE_PENDING as u32 as NTSTATUS;
+    /// `STATUS_INVALID_HANDLE`.
+    pub const INVALID_HANDLE: NTSTATUS = ddk::STATUS_INVALID_HANDLE as u32 as NTSTATUS;
 
     /// `NT_SUCCESS(status)`.
     pub const fn nt_success(status: NTSTATUS) -> bool {

@@ -198,7 +198,25 @@ pub struct IoStackLocation {
     /// `DeviceObject`.
     pub device_object: *mut DeviceObject,
     /// `FileObject`: identifies the open handle (one per `CreateFile`).
-    pub file_object: *mut c_void,
+    pub file_object: *mut FileObject,
     _completion_routine: *mut c_void,
     _context: *mut c_void,
+}
+
+/// `FILE_OBJECT`: one per open handle (`CreateFile`). Only the fields a
+/// device driver owns are declared: `FsContext`/`FsContext2` belong to the
+/// driver of a device that is not a file system, from `IRP_MJ_CREATE` to
+/// `IRP_MJ_CLOSE`.
+#[repr(C)]
+pub struct FileObject {
+    _type_size: [u16; 2],
+    _pad0: u32,
+    /// `DeviceObject`.
+    pub device_object: *mut DeviceObject,
+    _vpb: *mut c_void,
+    /// `FsContext`: the driver's per-handle context.
+    pub fs_context: *mut c_void,
+    /// `FsContext2`: a second per-handle context word.
+    pub fs_context2: *mut c_void,
+    _rest: [u8; 0xd8 - 0x28],
 }
