@@ -126,6 +126,23 @@ pub struct RunArgs {
     /// Driver ring bytes of the consumer's subscriber (default: the driver's default ring).
     #[arg(long)]
     pub ring_bytes: Option<u32>,
+    /// Generator events per wake-up (default: 1 up to 10k/s, then rate/10k; 256 flat out).
+    #[arg(long)]
+    pub burst: Option<u32>,
+    /// Receives in flight of the kchan modes, instead of the mode's 1 or 8 (experiments).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub in_flight: Option<u32>,
+}
+
+impl RunArgs {
+    /// Receives kept in flight: the mode's, unless `--in-flight` says otherwise.
+    pub fn receives_in_flight(&self) -> u32 {
+        if self.mode.is_seed() {
+            1
+        } else {
+            self.in_flight.unwrap_or(self.mode.in_flight())
+        }
+    }
 }
 
 /// Options of `kchan-bench control`.

@@ -31,11 +31,11 @@ pub fn gen_burst(rate: u32) -> u32 {
 
 /// Starts `source` at `rate` events/s (0 = flat out) with `size`-byte
 /// payloads, for at most `seconds` (the injector ends itself then).
-pub fn start(source: Source, rate: u32, size: u32, seconds: f64) -> Result<Running, String> {
+pub fn start(source: Source, rate: u32, size: u32, burst: Option<u32>, seconds: f64) -> Result<Running, String> {
     match source {
         Source::Gen => {
             let device = Device::open().map_err(|e| e.to_string())?;
-            let config = GenConfig { rate, payload_bytes: size, burst: gen_burst(rate), ..GenConfig::default() };
+            let config = GenConfig { rate, payload_bytes: size, burst: burst.unwrap_or(gen_burst(rate)), ..GenConfig::default() };
             device.start_generator(&config).map_err(|e| e.to_string())?;
             Ok(Running::Gen(device))
         }
