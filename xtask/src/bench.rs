@@ -113,7 +113,7 @@ pub struct Results {
     pub latency: Vec<Value>,
     /// kchan-k8, generator, at half its highest rate, default ring, per payload.
     pub half_rate: Vec<Value>,
-    /// The control-plane run.
+    /// The control-plane run under the generator, with the injector's in `inject`.
     pub control: Value,
 }
 
@@ -155,7 +155,9 @@ impl Bench<'_> {
         }
         eprintln!("xtask: bench: control-plane round trips");
         let samples = self.plan.control_samples.to_string();
-        let control = self.wine_json(&["control", "--size", "32", "--samples", &samples])?;
+        let mut control = self.wine_json(&["control", "--source", "gen", "--size", "32", "--samples", &samples])?;
+        eprintln!("xtask: bench: control-plane round trips, injector load");
+        control["inject"] = self.wine_json(&["control", "--source", "inject", "--size", "32", "--samples", &samples])?;
         Ok(Results { max_rate, latency, half_rate, control })
     }
 

@@ -148,7 +148,10 @@ impl RunArgs {
 /// Options of `kchan-bench control`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ControlArgs {
-    /// Payload bytes of the generated load.
+    /// The load: the driver's generator or the injector process, flat out.
+    #[arg(long, value_enum, default_value = "gen")]
+    pub source: Source,
+    /// Payload bytes of the load.
     #[arg(long, default_value_t = 32)]
     pub size: u32,
     /// Round trips measured in each phase (idle, loaded).

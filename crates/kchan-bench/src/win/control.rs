@@ -1,7 +1,7 @@
 //! Control-plane latency: `IOCTL_STATS` round trips on the handle of a
 //! kchan-k8 subscription, first idle (8 receives pending, no events), then
 //! while the generator runs flat out and a consumer thread drains the
-//! subscription. One round trip every `--interval-us`, timed with the
+//! subscription (or the injector process, `--source inject`). One round trip every `--interval-us`, timed with the
 //! performance counter.
 
 use super::clock::now_ticks;
@@ -9,7 +9,7 @@ use super::consumer::kchan_options;
 use crate::args::{ControlArgs, Policy};
 use crate::report::{control_json, Tally};
 use hdrhistogram::Histogram;
-use kchan::{Device, GenConfig};
+use kchan::Device;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,21 +37,20 @@ pub fn run(args: &ControlArgs) -> Result<(), String> {
 
     std::thread::sleep(Duration::from_millis(100)); // let the receives reach the driver
     let idle = round_trips(&device, args)?;
-    let control = Device::open().map_err(|e| e.to_string())?;
-    let config = GenConfig { rate: 0, payload_bytes: args.size, burst: super::source::gen_burst(0), ..GenConfig::default() };
-    control.start_generator(&config).map_err(|e| e.to_string())?;
+    let running = super::source::start(args.source, 0, args.size, None, 60.0)?;
     std::thread::sleep(Duration::from_millis(300)); // warm up
     let loaded_start = Instant::now();
     let before = device.stats().map_err(|e| e.to_string())?.subscriber.delivered;
     let loaded = round_trips(&device, args);
     let delivered = device.stats().map(|s| s.subscriber.delivered.saturating_sub(before)).unwrap_or(0);
     let loaded_secs = loaded_start.elapsed().as_secs_f64();
-    let _ = control.stop_generator();
+    let stopped = running.stop();
     stop.store(true, Ordering::Release);
     wakeup.wake();
     let consumed = consumer.join().map_err(|_| "the consumer thread panicked".to_string())?;
     let loaded = loaded?;
     consumed?;
+    stopped?;
     println!("{}", control_json(&idle, &loaded, delivered as f64 / loaded_secs.max(1e-9)));
     Ok(())
 }
