@@ -11,9 +11,10 @@
 //! default ring (the zero-drop target); and `kchan-bench control`. Each run
 //! prints one JSON line; [`report`] assembles them into the document of
 //! `../shared/DESIGN.md`, prints the table and, for a full run, rewrites
-//! `docs/benchmarks.md` and `docs/benchmarks.svg` ([`chart`]).
+//! `docs/benchmarks.{json,md,svg}` ([`chart`] draws the SVG).
 //!
-//! `--check FILE` only validates a JSON file against the contract (CI).
+//! `--check FILE` only validates a JSON file against the contract (CI);
+//! `--render FILE` regenerates the table and the docs from a full run's JSON.
 
 mod chart;
 mod report;
@@ -36,6 +37,10 @@ pub struct Args {
     /// Only check that FILE is well-formed JSON with the contract's keys.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["quick", "json"])]
     check: Option<PathBuf>,
+    /// Run nothing: print the table of a JSON file written by a full run and
+    /// regenerate the docs from it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["quick", "json", "check"])]
+    render: Option<PathBuf>,
 }
 
 /// Payload sizes every mode runs with.
@@ -75,6 +80,13 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}: well-formed, has the contract's keys", path.display());
         return Ok(());
     }
+    if let Some(path) = &args.render {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut doc: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        doc["targets"] = report::targets(&doc);
+        print!("{}", report::table(&doc));
+        return write_docs(&doc);
+    }
     let started = Instant::now();
     let plan = Plan::new(args.quick);
     crate::setup::run()?;
@@ -96,12 +108,20 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("xtask: bench: wrote {}", path.display());
     }
     if !args.quick {
-        let docs = crate::workspace_root().join("docs");
-        std::fs::create_dir_all(&docs)?;
-        chart::write(&doc, &docs.join("benchmarks.svg"))?;
-        report::update_markdown(&doc, &docs.join("benchmarks.md"))?;
-        eprintln!("xtask: bench: updated docs/benchmarks.md and docs/benchmarks.svg");
+        write_docs(&doc)?;
     }
+    Ok(())
+}
+
+/// Rewrites `docs/benchmarks.json` (the run's document), `docs/benchmarks.svg`
+/// and the generated part of `docs/benchmarks.md`.
+fn write_docs(doc: &Value) -> Result<()> {
+    let docs = crate::workspace_root().join("docs");
+    std::fs::create_dir_all(&docs)?;
+    std::fs::write(docs.join("benchmarks.json"), serde_json::to_string_pretty(doc)? + "\n")?;
+    chart::write(doc, &docs.join("benchmarks.svg"))?;
+    report::update_markdown(doc, &docs.join("benchmarks.md"))?;
+    eprintln!("xtask: bench: updated docs/benchmarks.md and docs/benchmarks.svg");
     Ok(())
 }
 

@@ -98,8 +98,10 @@ fn draw(doc: &Value, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
 fn format_rate(v: f64) -> String {
     if v >= 1e6 {
         format!("{:.1}M", v / 1e6)
-    } else if v >= 1e3 {
+    } else if v >= 1e4 {
         format!("{:.0}k", v / 1e3)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
     } else {
         format!("{v:.0}")
     }

@@ -168,9 +168,19 @@ fn num(v: &Value) -> String {
     }
 }
 
+/// A latency in microseconds, in the unit that reads best.
+fn time_us(v: &Value) -> String {
+    match v.as_f64() {
+        None => "-".into(),
+        Some(x) if x >= 1e6 => format!("{:.2} s", x / 1e6),
+        Some(x) if x >= 1e3 => format!("{:.2} ms", x / 1e3),
+        Some(x) => format!("{x:.0} us"),
+    }
+}
+
 const HEADER: [&str; 12] = [
-    "payload", "source", "mode", "events/s", "x seed-ovl", "ev/compl", "cpu", "p50 us", "p99 us", "max us",
-    "drops@10k", "drops@max",
+    "payload", "source", "mode", "events/s", "x seed-ovl", "ev/compl", "cpu", "p50", "p99", "max", "drops@10k",
+    "drops@max",
 ];
 
 fn rows(doc: &Value) -> Vec<[String; 12]> {
@@ -178,7 +188,9 @@ fn rows(doc: &Value) -> Vec<[String; 12]> {
     modes
         .iter()
         .map(|e| {
-            let ratio = e["ratio_to_seed_overlapped"].as_f64().map_or("-".into(), |r| format!("{r:.1}x"));
+            let ratio = e["ratio_to_seed_overlapped"]
+                .as_f64()
+                .map_or("-".into(), |r| if r >= 100.0 { format!("{r:.0}x") } else { format!("{r:.1}x") });
             [
                 format!("{} B", e["payload_bytes"]),
                 e["source"].as_str().unwrap_or("").into(),
@@ -187,9 +199,9 @@ fn rows(doc: &Value) -> Vec<[String; 12]> {
                 ratio,
                 num(&e["events_per_completion"]),
                 num(&e["cpu"]),
-                num(&e["p50_us"]),
-                num(&e["p99_us"]),
-                num(&e["max_us"]),
+                time_us(&e["p50_us"]),
+                time_us(&e["p99_us"]),
+                time_us(&e["max_us"]),
                 num(&e["dropped"]),
                 num(&e["dropped_max_rate"]),
             ]
@@ -202,8 +214,8 @@ fn summary_lines(doc: &Value) -> Vec<String> {
     let mut lines = Vec::new();
     for (c, load) in [(&doc["control"], "generator"), (&doc["control"]["inject"], "injector")] {
         lines.push(format!(
-            "control, {load} load (IOCTL_STATS on the kchan-k8 handle): p50 {} us idle, {} us loaded ({} ev/s); p99 {} us idle, {} us loaded",
-            num(&c["idle_p50_us"]), num(&c["loaded_p50_us"]), num(&c["loaded_events_per_s"]), num(&c["idle_p99_us"]), num(&c["loaded_p99_us"])
+            "control, {load} load (IOCTL_STATS on the kchan-k8 handle): p50 {} idle, {} loaded ({} ev/s); p99 {} idle, {} loaded",
+            time_us(&c["idle_p50_us"]), time_us(&c["loaded_p50_us"]), num(&c["loaded_events_per_s"]), time_us(&c["idle_p99_us"]), time_us(&c["loaded_p99_us"])
         ));
     }
     lines.push(format!("engine (native): publish {} ns, drain {} GB/s", num(&e["publish_ns"]), num(&e["drain_gb_s"])));
