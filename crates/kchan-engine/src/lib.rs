@@ -62,8 +62,9 @@
 //!   (each completion costs the consumer ~100 us under Wine, and queued
 //!   completions add up to ~6x the latency of one receive in flight). After a
 //!   completion the subscriber is *disarmed*: further records wait until the
-//!   consumer posts again (any post re-arms, and the post completes at once
-//!   with everything that waits, as one batch), or the max delay passes, or
+//!   consumer has posted its receives back (as many as it ever had pending:
+//!   its working K; the post that re-arms completes at once with everything
+//!   that waits, as one batch), or the max delay passes, or
 //!   the buffer/fill thresholds trigger. The consumer thus sees about one
 //!   completion in flight at moderate rates (latency of K=1) while K receives
 //!   stay posted for bursts.

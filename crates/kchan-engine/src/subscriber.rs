@@ -24,8 +24,11 @@ pub struct Subscriber<R> {
     pub(crate) queue: Queue<R>,
     /// Drop-newest losses not yet written: they sit logically after the ring's last record.
     tail_gap: Option<(GapInfo, u64)>,
-    /// Adaptive policy: a post happened since the last completion.
+    /// Adaptive policy: the consumer has its receives back since the last completion.
     armed: bool,
+    /// Adaptive policy: the most receives ever pending at once (the
+    /// consumer's working K, which may be below the configured limit).
+    pending_high_water: usize,
     pub(crate) closing: bool,
     pub(crate) counters: SubscriberStats,
 }
@@ -86,6 +89,7 @@ impl<R: Request> Subscriber<R> {
             queue,
             tail_gap: None,
             armed: true,
+            pending_high_water: 0,
             closing: false,
             counters,
         }))
@@ -229,8 +233,9 @@ impl<R: Request> Subscriber<R> {
         (total, d.records)
     }
 
-    /// Queues a receive (any post re-arms the adaptive policy) and completes
-    /// what is ready. Errors hand the request back.
+    /// Queues a receive (re-arming the adaptive policy once the consumer's
+    /// receives are all back) and completes what is ready. Errors hand the
+    /// request back.
     pub(crate) fn post(
         &mut self,
         mut req: R,
@@ -252,8 +257,13 @@ impl<R: Request> Subscriber<R> {
             self.counters.rejected_posts += 1;
             return Err((req, e));
         }
-        self.armed = true;
         self.queue.push(req);
+        // Re-arm only once the consumer has all its receives back: a post
+        // while other completions are still being consumed must not complete
+        // yet another receive, or completions in transit ratchet up to K (one
+        // timer completion at a time) and so does latency.
+        self.pending_high_water = self.pending_high_water.max(self.queue.len());
+        self.armed = self.queue.len() >= self.pending_high_water;
         self.complete_ready(now, sink);
         Ok(())
     }

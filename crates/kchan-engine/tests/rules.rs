@@ -308,6 +308,33 @@ fn adaptive_holds_after_completion_until_a_post() {
     assert!(ch.check_invariant(id));
 }
 
+/// Found by the Wine benchmark: when "any post re-arms", each max-delay
+/// completion leaves one more completion in transit for good, until all K
+/// are, and latency grows K-fold. Re-arming waits for the consumer's whole
+/// working K to be back.
+#[test]
+fn adaptive_rearms_only_when_the_consumer_has_all_its_receives_back() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..3 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.len(), 1, "armed: the first record completes at once");
+    ch.publish(1, b"b", &mut sink);
+    clock.set(1000);
+    ch.on_timer(1000, &mut sink);
+    assert_eq!(sink.0.len(), 2, "the max delay completes a second receive: two in transit");
+    ch.post(id, Req::new(10, 4096), &mut sink).unwrap(); // the consumer returns one
+    ch.publish(1, b"c", &mut sink);
+    assert_eq!(sink.0.len(), 2, "one completion still in transit: hold");
+    ch.post(id, Req::new(11, 4096), &mut sink).unwrap(); // and the other
+    assert_eq!(sink.0.len(), 3, "all receives back: re-armed, the post completes the waiting record");
+    assert_eq!(decode(&sink.0[2].0, sink.0[2].1).len(), 1);
+    assert!(ch.check_invariant(id));
+}
+
 #[test]
 fn adaptive_completes_when_buffer_or_ring_fill_is_reached() {
     let (mut ch, _) = channel();
@@ -323,10 +350,11 @@ fn adaptive_completes_when_buffer_or_ring_fill_is_reached() {
     ch.publish(1, &[2; 32], &mut sink);
     assert_eq!(sink.0.len(), 2, "a full buffer's worth waits: holding gains nothing");
     assert_eq!(decode(&sink.0[1].0, sink.0[1].1).len(), 1, "only whole records that fit");
-    ch.post(id, Req::new(9, 4096), &mut sink).unwrap(); // takes the record left behind
-    assert_eq!(sink.0.len(), 3);
+    ch.post(id, Req::new(9, 4096), &mut sink).unwrap();
+    assert_eq!(sink.0.len(), 2, "one of the consumer's two receives is still out: hold");
     // Fill threshold: 50% of 4096 with big buffers.
     ch.post(id, Req::new(3, 1 << 16), &mut sink).unwrap();
+    assert_eq!(sink.0.len(), 3, "both back: 9 takes the record left behind");
     ch.post(id, Req::new(4, 1 << 16), &mut sink).unwrap();
     ch.publish(1, &[2; 32], &mut sink); // armed: completes 3, disarms
     assert_eq!(sink.0.len(), 4);
