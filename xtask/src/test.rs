@@ -94,6 +94,16 @@ pub fn run(args: Args) -> Result<()> {
     if selected(Layer::Loom) {
         total.add(run_layer("loom", loom_command()));
     }
+    // One Wine session for the Windows layers, started with none of our
+    // pipes, and stopped (with every Wine process of the prefix) at the end.
+    let server = match prefix.persistent_server() {
+        Ok(server) => Some(server),
+        Err(err) => {
+            eprintln!("xtask: starting the Wine session failed: {err:#}");
+            total.failed += 1;
+            None
+        }
+    };
     if selected(Layer::Windows) {
         // Everything that needs no driver: the portable crates whole, and the
         // unit tests of the client library and the command.
@@ -107,6 +117,7 @@ pub fn run(args: Args) -> Result<()> {
     if selected(Layer::E2e) {
         total.add(run_e2e(&prefix));
     }
+    drop(server); // no Wine process outlives the run; then the total, last
     println!("{} passed, {} failed{}", total.passed, total.failed, skipped_suffix(total.skipped));
     if total.failed > 0 {
         std::process::exit(1);
@@ -142,22 +153,17 @@ fn windows_test_command(prefix: &Prefix) -> Command {
     cmd
 }
 
-/// Loads the driver under a persistent wineserver, runs the end-to-end
-/// tests, then stops the server (and every Wine process of the prefix).
+/// Loads the driver into the running Wine session and runs the end-to-end
+/// tests.
 fn run_e2e(prefix: &Prefix) -> Tally {
-    let loaded = (|| -> Result<_> {
-        let server = prefix.persistent_server()?;
+    let loaded = (|| -> Result<()> {
         crate::driver::install(prefix, &crate::build::sys_path())?;
-        crate::driver::start(prefix)?;
-        Ok(server)
+        crate::driver::start(prefix)
     })();
-    let _server = match loaded {
-        Ok(server) => server,
-        Err(err) => {
-            eprintln!("xtask: e2e: loading the driver failed: {err:#}");
-            return Tally { failed: 1, ..Tally::default() };
-        }
-    };
+    if let Err(err) = loaded {
+        eprintln!("xtask: e2e: loading the driver failed: {err:#}");
+        return Tally { failed: 1, ..Tally::default() };
+    }
     let mut cmd = windows_test_command(prefix);
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.

@@ -134,7 +134,7 @@ impl Prefix {
     /// the server (and with it the driver's host, winedevice.exe).
     pub fn persistent_server(&self) -> Result<ServerGuard<'_>> {
         self.kill_server()?;
-        let status = self.command("wineserver").arg("-p").status().context("starting wineserver -p")?;
+        let status = self.daemon_command("-p").status().context("starting wineserver -p")?;
         if !status.success() {
             bail!("wineserver -p failed: {status}");
         }
@@ -147,8 +147,17 @@ impl Prefix {
     /// and leaves it running.
     pub fn keep_server(&self) -> Result<()> {
         // Exit code 2 means a server already runs; `-p` still applies to it.
-        self.command("wineserver").arg("-p").status().context("starting wineserver -p")?;
+        self.daemon_command("-p").status().context("starting wineserver -p")?;
         self.start_session()
+    }
+
+    /// `wineserver <flag>` with no standard handles of ours: the server it
+    /// starts outlives the call and would hold a pipe open (a caller's
+    /// `| tail` would then wait for it).
+    fn daemon_command(&self, flag: &str) -> Command {
+        let mut cmd = self.command("wineserver");
+        cmd.arg(flag).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
     }
 
     fn create(&self) -> Result<()> {
