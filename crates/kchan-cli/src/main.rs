@@ -151,11 +151,13 @@ fn main() {
     }
 }
 
-/// The first line of clap's error, without its `error: ` prefix: bad
-/// arguments get one line that names the fix.
-fn one_line(message: &str) -> &str {
-    let first = message.lines().next().unwrap_or(message);
-    first.strip_prefix("error: ").unwrap_or(first)
+/// Clap's error as one line, without its `error: ` prefix: its first
+/// paragraph (which names what is wrong, and for missing arguments lists
+/// them on the lines below), joined. Bad arguments get one line.
+fn one_line(message: &str) -> String {
+    let paragraph: Vec<&str> = message.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let joined = paragraph.join(" ");
+    joined.strip_prefix("error: ").unwrap_or(&joined).to_string()
 }
 
 #[cfg(windows)]
@@ -197,6 +199,8 @@ mod tests {
         assert!(e.lines().count() > 1, "clap's own message spans lines");
         let line = one_line(&e);
         assert!(line.contains("0 to 63") && !line.starts_with("error:"), "{line}");
+        let missing = one_line(&parse(&["inject", "--kind", "1"]).unwrap_err());
+        assert!(missing.contains("not provided") && missing.contains("--data"), "{missing}");
     }
 
     #[test]
