@@ -13,8 +13,6 @@ mod kinds;
 #[cfg_attr(not(windows), allow(dead_code))] // the monitor that uses it is Windows-only
 mod view;
 #[cfg(windows)]
-mod clock;
-#[cfg(windows)]
 mod commands;
 #[cfg(windows)]
 mod monitor;

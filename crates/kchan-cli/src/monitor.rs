@@ -1,6 +1,6 @@
 //! `kchan monitor`: subscribe and show the stream live.
 
-use crate::clock::latency_us;
+use kchan::clock::latency_us;
 use crate::view::{Drops, View};
 use crate::MonitorArgs;
 use kchan::proto::Record;

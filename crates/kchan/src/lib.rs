@@ -46,6 +46,8 @@ pub mod reorder;
 pub mod sys;
 
 #[cfg(windows)]
+pub mod clock;
+#[cfg(windows)]
 mod device;
 #[cfg(windows)]
 mod stream;

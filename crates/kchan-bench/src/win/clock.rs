@@ -4,25 +4,10 @@
 //! ticks; `QueryPerformanceCounter` reads the same counter (same 10 MHz clock
 //! under Wine, see the notes), so publish-to-receive latency is a subtraction.
 
-use std::sync::OnceLock;
 use windows_sys::Win32::Foundation::FILETIME;
-use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes};
 
-/// Now, in 100 ns ticks of the performance counter.
-pub fn now_ticks() -> u64 {
-    static FREQ: OnceLock<u64> = OnceLock::new();
-    let freq = *FREQ.get_or_init(|| {
-        let mut f = 0i64;
-        // SAFETY: writes one i64 to a valid location.
-        unsafe { QueryPerformanceFrequency(&mut f) };
-        f.max(1) as u64
-    });
-    let mut c = 0i64;
-    // SAFETY: writes one i64 to a valid location.
-    unsafe { QueryPerformanceCounter(&mut c) };
-    ((c as u128) * 10_000_000 / u128::from(freq)) as u64
-}
+pub use kchan::clock::now_ticks;
 
 /// User plus kernel CPU time of this process so far, in 100 ns ticks
 /// (`GetProcessTimes`; under Wine `/proc` would show wineserver's figures).

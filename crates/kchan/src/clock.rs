@@ -1,7 +1,9 @@
 //! The clock the driver stamps events with, read from user mode.
 //!
 //! The driver stamps each record with `KeQueryPerformanceCounter` converted
-//! to 100 ns ticks; `QueryPerformanceCounter` reads the same counter here.
+//! to 100 ns ticks; `QueryPerformanceCounter` reads the same counter here
+//! (the same 10 MHz clock under Wine too), so publish-to-receive latency is
+//! a subtraction.
 
 use std::sync::OnceLock;
 use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
