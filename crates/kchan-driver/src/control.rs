@@ -6,7 +6,7 @@
 
 use crate::device::Device;
 use crate::POOL;
-use kchan_engine::{Limits, Subscriber, SubscriberId};
+use kchan_engine::{Detached, Limits, Subscriber, SubscriberId};
 use kchan_km::ffi::{status, NTSTATUS};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
@@ -66,30 +66,65 @@ pub fn stats(dev: &Device, sub: Option<SubscriberId>, out: &mut [u8]) -> Reply {
     write(out, reply.as_bytes())
 }
 
-/// `IOCTL_SUBSCRIBE`: reconfigures the handle's subscriber. The new ring and
+/// `IOCTL_SUBSCRIBE`: configures the handle's subscriber. The new ring and
 /// queue are allocated here, at PASSIVE_LEVEL outside the lock; the swap
 /// happens under it; the old memory (or the refused new one) is freed after.
+///
+/// - The first SUBSCRIBE of a handle, before any receive was posted on it,
+///   starts the stream afresh: the default subscriber CREATE attached is
+///   closed and the new one attached in the same lock hold (sequence
+///   numbers from 0, fresh counters). What the default subscriber buffered
+///   since CREATE is discarded with it: it never belonged to this
+///   subscription, and keeping it could make the subscribe fail
+///   (`WouldLoseRecords`) whenever events flow while a client opens and
+///   subscribes — which is every client under load.
+/// - Later, it reconfigures in place (`Channel::reconfigure`): records,
+///   pending receives, sequence numbers and counters are kept, or it fails
+///   changing nothing.
+///
+/// Returns the subscriber now bound to the handle.
 #[allow(clippy::result_large_err)] // the engine hands refused memory back, to be freed outside the lock
-pub fn subscribe(dev: &Device, sub: SubscriberId, input: &[u8]) -> Reply {
+pub fn subscribe(dev: &Device, sub: SubscriberId, input: &[u8]) -> (Reply, Option<SubscriberId>) {
     let config = match SubscribeConfig::parse(input) {
         Ok(c) => c,
-        Err(e) => return (e.ntstatus(), 0),
+        Err(e) => return ((e.ntstatus(), 0), Some(sub)),
     };
     let prepared = match Subscriber::prepare(&config, &limits()) {
         Ok(p) => p,
-        Err(e) => return (e.ntstatus(), 0),
+        Err(e) => return ((e.ntstatus(), 0), Some(sub)),
     };
-    let result = dev.shell.with(|chan, sink| chan.reconfigure(sub, prepared, sink));
-    match result {
-        Some(Ok(old)) => {
-            drop(old); // outside the lock
-            (status::SUCCESS, 0)
+    let result = dev.shell.with(|chan, sink| {
+        let untouched = chan.stats(sub).is_some_and(|s| {
+            s.completions == 0 && s.pending_receives == 0 && s.cancels == 0 && s.closed_receives == 0
+        });
+        if !untouched {
+            return match chan.reconfigure(sub, prepared, sink) {
+                Ok(old) => (old, Ok(sub)),
+                Err(refused) => (Detached::default(), Err(refused)),
+            };
         }
-        Some(Err((refused, e))) => {
+        // Close frees the slot at once (nothing pends), so attach finds one.
+        let old = chan.close(sub, sink);
+        (old, chan.attach(prepared))
+    });
+    let Some((old, attached)) = result else { return ((status::DELETE_PENDING, 0), Some(sub)) };
+    drop(old); // outside the lock
+    match attached {
+        Ok(id) => {
+            if id != sub {
+                dev.shell.forget(sub);
+                dev.shell.remember(id);
+            }
+            ((status::SUCCESS, 0), Some(id))
+        }
+        Err((refused, e)) => {
             drop(refused); // outside the lock
-            (e.ntstatus(), 0)
+            let still = dev.shell.with(|chan, _| chan.stats(sub).is_some()).unwrap_or(false);
+            if !still {
+                dev.shell.forget(sub);
+            }
+            ((e.ntstatus(), 0), still.then_some(sub))
         }
-        None => (status::DELETE_PENDING, 0),
     }
 }
 

@@ -140,13 +140,21 @@ pub unsafe extern "system" fn device_control(device: *mut DeviceObject, irp: *mu
     // SAFETY: we own the IRP; METHOD_BUFFERED: the system buffer holds
     // max(in_len, out_len) bytes, or is null when both are 0.
     let sysbuf = unsafe { (*irp).system_buffer }.cast::<u8>();
+    let code = p.io_control_code;
+    let known = matches!(
+        code,
+        IOCTL_VERSION | IOCTL_STATS | IOCTL_SUBSCRIBE | IOCTL_RECV | IOCTL_INJECT | IOCTL_GEN_START | IOCTL_GEN_STOP
+    );
+    if !known {
+        // SAFETY: we own the IRP.
+        return unsafe { finish(irp, (status::INVALID_DEVICE_REQUEST, 0)) };
+    }
     if sysbuf.is_null() && (in_len | out_len) != 0 {
         // SAFETY: we own the IRP.
         return unsafe { finish(irp, (status::INVALID_PARAMETER, 0)) };
     }
     // SAFETY: we own the IRP of our device.
     let sub = unsafe { file::subscriber(irp) };
-    let code = p.io_control_code;
     let no_input = matches!(code, IOCTL_VERSION | IOCTL_STATS | IOCTL_RECV | IOCTL_GEN_STOP);
     if no_input && in_len != 0 {
         // SAFETY: we own the IRP.
@@ -188,7 +196,16 @@ pub unsafe extern "system" fn device_control(device: *mut DeviceObject, irp: *mu
         match (code, sub) {
             (IOCTL_VERSION, _) => control::version(out),
             (IOCTL_STATS, _) => control::stats(dev, sub, out),
-            (IOCTL_SUBSCRIBE, Some(id)) => control::subscribe(dev, id, input),
+            (IOCTL_SUBSCRIBE, Some(id)) => {
+                let (reply, now) = control::subscribe(dev, id, input);
+                if now != Some(id) {
+                    // SAFETY: we own this IRP of the handle; requests of one
+                    // handle that change its subscriber (SUBSCRIBE, CLOSE)
+                    // do not overlap under Wine's single dispatch thread.
+                    unsafe { file::bind(irp, now) };
+                }
+                reply
+            }
             (IOCTL_SUBSCRIBE, None) => (status::INVALID_HANDLE, 0),
             (IOCTL_INJECT, _) => control::inject(dev, input),
             (IOCTL_GEN_START, _) => control::gen_start(dev, input),

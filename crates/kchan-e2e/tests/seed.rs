@@ -1,0 +1,123 @@
+//! The seed's two designs, end to end (scenarios 1 and 2 of issue 4).
+//!
+//! 1. The seed's fix: an overlapped handle; a receive pends
+//!    (`ERROR_IO_PENDING`); `IOCTL_STATS` on the same handle completes while
+//!    it pends (and counts it); an injected event completes the receive with
+//!    exactly those bytes, read through `GetOverlappedResult`.
+//! 2. The seed's first design: a synchronous handle and a blocking receive
+//!    loop receives every event.
+#![cfg(windows)]
+
+use kchan_e2e::{only_kind, serial, Device, RECV_BYTES};
+use kchan_proto::{parse_batch, Record, IOCTL_RECV};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[test]
+fn overlapped_receive_pends_stats_is_served_meanwhile_inject_completes_it() {
+    let _g = serial();
+    let dev = Device::must_open();
+    dev.subscribe(&only_kind(7)).expect("subscribe");
+    let before = dev.stats().subscriber;
+
+    let mut recv = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV");
+    assert!(recv.pending(), "RECV must pend (ERROR_IO_PENDING) when nothing waits");
+
+    // A control request on the same handle completes while RECV pends, and
+    // the driver counts the pending receive.
+    let during = dev.stats().subscriber;
+    assert_eq!(during.pending_receives, 1, "driver sees one pending receive");
+    assert!(recv.still_pending(), "RECV must still pend: nothing was injected");
+
+    let payload = b"hello from the e2e test";
+    dev.inject(&[(7, payload)]);
+    let n = recv.wait(&dev).expect("RECV completes through GetOverlappedResult");
+    let batch = parse_batch(&recv.output[..n]).expect("valid batch");
+    assert_eq!(batch.header().record_count, 1);
+    assert_eq!(batch.header().total_bytes as usize, n, "the batch is exactly the bytes transferred");
+    let records: Vec<Record<'_>> = batch.collect();
+    match &records[..] {
+        [Record::Event { kind: 7, payload: p, seq, .. }] => {
+            assert_eq!(*p, &payload[..], "exactly the injected bytes");
+            assert_eq!(*seq, before.next_seq);
+        }
+        other => panic!("unexpected records {other:?}"),
+    }
+    let after = dev.stats().subscriber;
+    assert_eq!(after.pending_receives, 0);
+    assert_eq!(after.delivered, before.delivered + 1);
+    assert_eq!(after.completions, before.completions + 1);
+    assert_eq!(after.dropped(), 0);
+    assert!(after.balanced(), "{after:?}");
+}
+
+/// The seed's first design: `DeviceIoControl(IOCTL_RECV)` in a loop on a
+/// handle opened *without* `FILE_FLAG_OVERLAPPED`, fed from another handle.
+///
+/// On Windows, every other IOCTL sent on that synchronous handle would wait
+/// until the blocked receive completes (the I/O manager serializes
+/// synchronous handles): that is the seed's problem, and why this design
+/// needs a second handle for control. Wine does not serialize synchronous
+/// handles (a second call runs at once), so this test cannot show the
+/// blocking; it shows that the loop receives every event, and it sends its
+/// control requests on a separate handle so it would also pass on Windows.
+#[test]
+fn sync_handle_blocking_loop_receives_every_event() {
+    let _g = serial();
+    const KIND: u16 = 8;
+    const EVENTS: u64 = 2_000;
+    let sync = Device::open_sync().expect(r"open \\.\kchan synchronously");
+    let control = Device::must_open();
+    control.subscribe(&only_kind(63)).expect("subscribe control handle to a kind nobody publishes");
+    sync.sync_call(kchan_proto::IOCTL_SUBSCRIBE, kchan_proto::zerocopy::IntoBytes::as_bytes(&only_kind(KIND)), 0)
+        .expect("subscribe on the sync handle");
+
+    let done = AtomicBool::new(false);
+    let (received, seqs) = std::thread::scope(|s| {
+        let injector = s.spawn(|| {
+            for i in 0..EVENTS {
+                control.inject(&[(KIND, &i.to_le_bytes())]);
+                if i % 256 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            done.store(true, Ordering::Release);
+        });
+        let mut received = Vec::new();
+        let mut seqs = Vec::new();
+        while (received.len() as u64) < EVENTS {
+            let out = sync.sync_call(IOCTL_RECV, &[], RECV_BYTES).expect("blocking RECV");
+            for r in parse_batch(&out).expect("valid batch") {
+                match r {
+                    Record::Event { payload, seq, .. } => {
+                        received.push(u64::from_le_bytes(payload.try_into().expect("8-byte payload")));
+                        seqs.push(seq);
+                    }
+                    Record::Gap { .. } => panic!("no loss expected with a 1 MiB ring"),
+                }
+            }
+        }
+        injector.join().expect("injector");
+        (received, seqs)
+    });
+    assert!(done.load(Ordering::Acquire));
+    assert_eq!(received, (0..EVENTS).collect::<Vec<_>>(), "every event, in order, once");
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "contiguous sequence numbers");
+    // The driver's view of the synchronous handle's subscriber.
+    let st = StatsOf::sync(&sync);
+    assert_eq!(st.published, EVENTS);
+    assert_eq!(st.delivered, EVENTS);
+    assert_eq!(st.dropped(), 0);
+    assert_eq!(st.pending_receives, 0);
+}
+
+/// `IOCTL_STATS` on a synchronous handle.
+struct StatsOf;
+impl StatsOf {
+    fn sync(dev: &Device) -> kchan_proto::SubscriberStats {
+        let out = dev
+            .sync_call(kchan_proto::IOCTL_STATS, &[], std::mem::size_of::<kchan_proto::StatsReply>())
+            .expect("STATS on the sync handle");
+        kchan_proto::StatsReply::parse(&out).expect("valid stats").subscriber
+    }
+}
