@@ -51,6 +51,15 @@ impl Device {
         unsafe { dev.generator.init() };
     }
 
+    /// Publishes one event to every matching subscriber: the entry point for
+    /// event sources (OS callbacks, ...). Callable at IRQL <= DISPATCH_LEVEL:
+    /// it neither allocates nor blocks (the payload is copied into the
+    /// rings under the spin lock; receives it completes are completed after
+    /// the lock is released). Returns how many subscribers got it.
+    pub fn publish(&self, kind: u16, payload: &[u8]) -> usize {
+        self.shell.with(|chan, sink| chan.publish(kind, payload, sink)).unwrap_or(0)
+    }
+
     /// The `Device` of `\Device\kchan`.
     ///
     /// # Safety
