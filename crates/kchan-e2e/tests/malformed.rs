@@ -163,6 +163,3 @@ fn every_ioctl_with_every_bad_size_gets_the_right_status() {
     assert_eq!(st.pending_receives, 0, "no receive left behind");
     eprintln!("malformed: {cases} cases answered correctly");
 }
-
-/// `STATUS_INVALID_DEVICE_REQUEST`, as `kchan-proto` does not name it.
-const STATUS_INVALID_DEVICE_REQUEST: i32 = 0xC000_0010_u32 as i32;

@@ -89,8 +89,7 @@ pub fn status_name(status: i32) -> &'static str {
         STATUS_NOT_SUPPORTED => "STATUS_NOT_SUPPORTED",
         STATUS_INSUFFICIENT_RESOURCES => "STATUS_INSUFFICIENT_RESOURCES",
         STATUS_INVALID_DEVICE_STATE => "STATUS_INVALID_DEVICE_STATE",
-        // STATUS_INVALID_DEVICE_REQUEST: an IOCTL code the driver does not know.
-        s if s as u32 == 0xC000_0010 => "STATUS_INVALID_DEVICE_REQUEST",
+        STATUS_INVALID_DEVICE_REQUEST => "STATUS_INVALID_DEVICE_REQUEST",
         _ => "unknown status",
     }
 }

@@ -4,8 +4,10 @@ use std::cell::Cell;
 use std::io;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_IO_PENDING, ERROR_PATH_NOT_FOUND, GENERIC_READ,
-    GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
+    GetLastError, ERROR_ACCESS_DENIED, ERROR_BAD_COMMAND, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER,
+    ERROR_INVALID_FUNCTION, ERROR_INVALID_PARAMETER, ERROR_IO_PENDING, ERROR_NOT_SUPPORTED, ERROR_NO_SYSTEM_RESOURCES,
+    ERROR_OPERATION_ABORTED, ERROR_PATH_NOT_FOUND, ERROR_REVISION_MISMATCH, GENERIC_READ, GENERIC_WRITE, HANDLE,
+    INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_OVERLAPPED, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING,
@@ -100,11 +102,14 @@ pub fn control(handle: &OwnedHandle, code: u32, input: &[u8], output: &mut [u8])
         )
     };
     // SAFETY: no precondition.
-    if ok == 0 && unsafe { GetLastError() } != ERROR_IO_PENDING {
-        // Completed with an error: the NTSTATUS is in Internal when the
-        // request reached the driver; otherwise report the Win32 error.
-        let status = ov.Internal as i32;
-        return Err(if status < 0 { ControlError::Status(status) } else { ControlError::Io(io::Error::last_os_error()) });
+    let error = unsafe { GetLastError() };
+    if ok == 0 && error != ERROR_IO_PENDING {
+        // Failed at once. Wine (like NT) leaves OVERLAPPED.Internal at
+        // STATUS_PENDING then, so the status is recovered from the Win32 error.
+        return Err(match ntstatus_of(error) {
+            Some(status) => ControlError::Status(status),
+            None => ControlError::Io(io::Error::from_raw_os_error(error as i32)),
+        });
     }
     // SAFETY: `ov` belongs to a request on `raw`; wait = TRUE blocks until it
     // is complete, after which nothing refers to `ov` or the buffers.
@@ -114,4 +119,21 @@ pub fn control(handle: &OwnedHandle, code: u32, input: &[u8], output: &mut [u8])
         return Err(if status < 0 { ControlError::Status(status) } else { ControlError::Io(io::Error::last_os_error()) });
     }
     Ok(bytes as usize)
+}
+
+/// The NTSTATUS behind a Win32 error, for the statuses kchan's driver
+/// completes requests with (`RtlNtStatusToDosError` in reverse).
+fn ntstatus_of(error: u32) -> Option<i32> {
+    use kchan_proto::*;
+    Some(match error {
+        ERROR_INSUFFICIENT_BUFFER => STATUS_BUFFER_TOO_SMALL,
+        ERROR_INVALID_PARAMETER => STATUS_INVALID_PARAMETER,
+        ERROR_INVALID_FUNCTION => STATUS_INVALID_DEVICE_REQUEST,
+        ERROR_REVISION_MISMATCH => STATUS_REVISION_MISMATCH,
+        ERROR_NOT_SUPPORTED => STATUS_NOT_SUPPORTED,
+        ERROR_NO_SYSTEM_RESOURCES => STATUS_INSUFFICIENT_RESOURCES,
+        ERROR_BAD_COMMAND => STATUS_INVALID_DEVICE_STATE,
+        ERROR_OPERATION_ABORTED => STATUS_CANCELLED,
+        _ => return None,
+    })
 }
