@@ -95,7 +95,11 @@ impl Device {
         if self.inner.subscribed.swap(true, Ordering::AcqRel) {
             return Err(Error::AlreadySubscribed);
         }
-        self.control("subscribe", IOCTL_SUBSCRIBE, options.config().as_bytes(), &mut [])?;
+        if let Err(e) = self.control("subscribe", IOCTL_SUBSCRIBE, options.config().as_bytes(), &mut []) {
+            // Refused: the handle is not bound to a port yet, so it may try again.
+            self.inner.subscribed.store(false, Ordering::Release);
+            return Err(e);
+        }
         Subscription::start(self.clone(), options)
     }
 

@@ -162,3 +162,22 @@ fn the_stream_works_on_a_plain_executor_and_drops_cleanly() {
     let after = device.stats().unwrap().channel.pending_receives;
     assert_eq!(after, before, "the stream's receives were all completed before drop returned");
 }
+
+#[test]
+fn refused_requests_carry_the_drivers_ntstatus() {
+    let device = Device::open().unwrap();
+    let unknown = kchan::proto::ctl_code(0x22, 0x8FF, 0, 0);
+    match device.raw_control(unknown, &[], &mut []) {
+        Err(Error::Request { ntstatus, .. }) => assert_eq!(ntstatus, kchan::proto::STATUS_INVALID_DEVICE_REQUEST),
+        other => panic!("unknown IOCTL: {other:?}"),
+    }
+    let mut small = [0u8; 8];
+    match device.raw_control(kchan::proto::IOCTL_STATS, &[], &mut small) {
+        Err(Error::Request { ntstatus, .. }) => assert_eq!(ntstatus, kchan::proto::STATUS_BUFFER_TOO_SMALL),
+        other => panic!("small output: {other:?}"),
+    }
+    let err = device.subscribe(SubscribeOptions::new().in_flight(0)).err().expect("K = 0 is refused");
+    assert!(matches!(err, Error::Request { ntstatus, .. } if ntstatus == kchan::proto::STATUS_INVALID_PARAMETER), "{err:?}");
+    assert!(err.to_string().contains("STATUS_INVALID_PARAMETER"), "{err}");
+    device.stats().expect("the driver keeps serving");
+}
