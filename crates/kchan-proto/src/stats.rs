@@ -68,9 +68,11 @@ pub struct ChannelStats {
     pub completions: u64,
     /// Receives cancelled, all time.
     pub cancels: u64,
-    /// Bytes of pool memory held by subscribers (rings and queues).
+    /// Bytes of pool memory live. The engine reports what its subscribers
+    /// hold (rings and queues); the driver replaces it with its allocator's
+    /// live bytes (everything kchan.sys holds), so a leak shows here.
     pub pool_bytes: u64,
-    /// Pool allocations held by subscribers.
+    /// Pool allocations live (same sources as `pool_bytes`).
     pub pool_allocations: u64,
     /// Generator: 1 while running (filled by the driver, 0 from the engine).
     pub gen_running: u64,
