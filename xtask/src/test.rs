@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test layer, one total.
 //!
-//! Layers, in order: native tests of the portable crates and xtask; the
+//! Layers, in order: native tests of the portable crates and xtask; clippy
+//! with warnings denied on both targets (each run counts as one check); the
 //! engine's loom model check; the portable crates' tests built for Windows
 //! and run under Wine; the driver end-to-end tests with `kchan.sys` loaded
 //! into the project's prefix. Each layer's libtest summaries are added up and
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run only these layers (native, loom, windows, e2e); default: all.
+    /// Run only these layers (native, lint, loom, windows, e2e); default: all.
     #[arg(long = "only", value_enum)]
     only: Vec<Layer>,
 }
@@ -33,6 +34,9 @@ pub enum Layer {
     Windows,
     /// The driver loaded into Wine, exercised by Windows test programs.
     E2e,
+    /// clippy with warnings denied, host and Windows targets: among others
+    /// the workspace lint that every `unsafe` block has a SAFETY comment.
+    Lint,
 }
 
 /// Sums of libtest results.
@@ -90,6 +94,17 @@ pub fn run(args: Args) -> Result<()> {
         let mut cmd = cargo();
         cmd.args(["test", "--no-fail-fast"]);
         total.add(run_layer("native", cmd));
+    }
+    if selected(Layer::Lint) {
+        for target in [None, Some(crate::WINDOWS_TARGET)] {
+            let mut cmd = cargo();
+            cmd.args(["clippy", "--quiet", "--workspace", "--all-targets"]);
+            if let Some(t) = target {
+                cmd.args(["--target", t]);
+            }
+            cmd.args(["--", "-D", "warnings"]);
+            total.add(run_check(&format!("clippy {}", target.unwrap_or("host")), cmd));
+        }
     }
     if selected(Layer::Loom) {
         total.add(run_layer("loom", loom_command()));
@@ -169,6 +184,14 @@ fn run_e2e(prefix: &Prefix) -> Tally {
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);
     run_layer("e2e", cmd)
+}
+
+/// Runs a check that has no libtest summary (a linter): one pass or one failure.
+fn run_check(name: &str, mut cmd: Command) -> Tally {
+    eprintln!("xtask: check `{name}`");
+    let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
+    eprintln!("xtask: check `{name}`: {}", if ok { "passed" } else { "FAILED" });
+    Tally { passed: u64::from(ok), failed: u64::from(!ok), skipped: 0 }
 }
 
 /// Runs one layer, echoing its output, and adds up its libtest summaries.
