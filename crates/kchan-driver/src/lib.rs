@@ -45,39 +45,28 @@
 //!   <= DISPATCH_LEVEL) never allocates or blocks.
 //! - No dispatch routine blocks (under Wine all dispatch runs on one
 //!   thread): time-based completion runs on the timer thread.
-#![cfg_attr(all(windows, target_env = "gnu"), no_std)]
+// The driver exists only for the Windows kernel target; elsewhere (the
+// Linux host's `cargo build`) the crate is empty.
+#![cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+#![no_std]
 
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 extern crate alloc;
 
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod clock;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod control;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod device;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod dispatch;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod entry;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod file;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod generator;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod leak_report;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod recv;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod request;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod shell;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod timer;
 
 /// The kernel heap: nonpaged pool tagged `kchn`, with live counters
 /// (reported by `IOCTL_STATS` and at unload).
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 #[global_allocator]
 pub static POOL: kchan_km::pool::PoolAllocator =
     kchan_km::pool::PoolAllocator::new(u32::from_le_bytes(*b"kchn"));
