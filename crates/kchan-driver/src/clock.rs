@@ -1,7 +1,8 @@
 //! The record timestamp clock: `KeQueryPerformanceCounter` in 100 ns ticks.
 //!
-//! Read once per publish (the engine calls [`Clock::now`] once per publish
-//! that reaches a subscriber). Under Wine it costs 110-140 ns and already
+//! Read once per publish that reaches a subscriber, or once per inject
+//! message and generator chunk (`Channel::publish_at`). Under Wine it costs
+//! 110-140 ns, several times a publish, and already
 //! runs at 10 MHz, so the conversion is skipped then; the client's
 //! `QueryPerformanceCounter` is the same clock, so publish-to-receive
 //! latency can be measured from the timestamps.

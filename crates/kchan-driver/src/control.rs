@@ -6,7 +6,7 @@
 
 use crate::device::Device;
 use crate::POOL;
-use kchan_engine::{Detached, Limits, Subscriber, SubscriberId};
+use kchan_engine::{Clock, Detached, Limits, Subscriber, SubscriberId};
 use kchan_km::ffi::{status, NTSTATUS};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
@@ -140,8 +140,10 @@ pub fn inject(dev: &Device, input: &[u8]) -> Reply {
         return (status::INVALID_PARAMETER, 0);
     }
     let done = dev.shell.with(|chan, sink| {
+        // One timestamp for the message: its records are published together.
+        let now = chan.clock().now();
         for (kind, payload) in records {
-            chan.publish(kind, payload, sink);
+            chan.publish_at(kind, payload, now, sink);
         }
     });
     match done {

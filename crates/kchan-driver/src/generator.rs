@@ -178,11 +178,13 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
         while left > 0 {
             let chunk = left.min(per_chunk);
             let published = dev.shell.with(|chan, sink| {
+                // One timestamp per chunk (at most 64 events, a few us).
+                let now = chan.clock().now();
                 for i in n..n + chunk {
                     let tag = i.to_le_bytes();
                     let k = len.min(8);
                     payload[..k].copy_from_slice(&tag[..k]);
-                    chan.publish(config.kind, &payload, sink);
+                    chan.publish_at(config.kind, &payload, now, sink);
                 }
             });
             if published.is_none() {

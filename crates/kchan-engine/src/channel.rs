@@ -171,6 +171,18 @@ impl<R: Request, C: Clock> Channel<R, C> {
     /// number; drops are counted per subscriber). Kinds above 63 and payloads
     /// above `Limits::max_payload` are refused (returns 0, counted as `rejected`).
     pub fn publish(&mut self, kind: u16, payload: &[u8], sink: &mut impl Sink<R>) -> usize {
+        self.publish_stamped(kind, payload, None, sink)
+    }
+
+    /// [`Channel::publish`] with a timestamp the caller read from the
+    /// channel's clock: a source publishing many records at once (an inject
+    /// message, a generator chunk) stamps them all with one reading. Under
+    /// Wine a clock read costs several times a publish.
+    pub fn publish_at(&mut self, kind: u16, payload: &[u8], timestamp: u64, sink: &mut impl Sink<R>) -> usize {
+        self.publish_stamped(kind, payload, Some(timestamp), sink)
+    }
+
+    fn publish_stamped(&mut self, kind: u16, payload: &[u8], stamp: Option<u64>, sink: &mut impl Sink<R>) -> usize {
         if kind > MAX_KIND || payload.len() > self.limits.max_payload {
             self.stats.rejected += 1;
             return 0;
@@ -180,7 +192,7 @@ impl<R: Request, C: Clock> Channel<R, C> {
         if mask == 0 {
             return 0;
         }
-        let now = self.clock.now();
+        let now = stamp.unwrap_or_else(|| self.clock.now());
         let mut n = 0;
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;

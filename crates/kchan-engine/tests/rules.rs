@@ -405,3 +405,25 @@ fn channel_stats_sum_subscribers() {
     assert!(s.pool_bytes >= 4096 + 8192);
     assert_eq!(s.pool_allocations, 4);
 }
+
+#[test]
+fn publish_at_stamps_records_with_the_callers_reading() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, cfg(4096, 2));
+    let mut sink = VecSink::default();
+    clock.set(7);
+    ch.publish(1, b"now", &mut sink);
+    ch.publish_at(1, b"then", 5, &mut sink);
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    let (req, outcome) = &sink.0[0];
+    let Outcome::Delivered { bytes, .. } = *outcome else { panic!("{outcome:?}") };
+    let stamps: Vec<u64> = kchan_proto::parse_batch(&req.buf[..bytes])
+        .unwrap()
+        .map(|r| match r {
+            kchan_proto::Record::Event { timestamp, .. } => timestamp,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(stamps, [7, 5], "publish reads the clock; publish_at uses the given stamp");
+    assert!(ch.check_invariant(id));
+}
