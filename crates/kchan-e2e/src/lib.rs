@@ -103,28 +103,11 @@ impl Device {
     /// Posts an IOCTL. `Ok(op)`: completed at once or pending (see
     /// [`Op::pending`]); `Err`: failed at once.
     pub fn post(&self, code: u32, input: &[u8], out_len: usize) -> io::Result<Box<Op>> {
-        let mut op = Op::new(input, out_len)?;
-        let (in_ptr, in_len) = (op.input.as_ptr(), op.input.len() as u32);
-        let (out_ptr, out_len) = (op.output.as_mut_ptr(), op.output.len() as u32);
-        let ov: *mut OVERLAPPED = &mut op.ov;
-        // SAFETY: the handle is open; buffers and OVERLAPPED live in `op`,
-        // a heap allocation that is not freed before the request completes
-        // (`Op`'s Drop waits for it), and whose buffers are not resized.
-        let ok = unsafe {
-            DeviceIoControl(self.0, code, in_ptr.cast(), in_len, out_ptr.cast(), out_len, ptr::null_mut(), ov)
-        };
-        if ok != 0 {
-            op.posted = true;
-            return Ok(op);
+        let op = self.submit(code, input, out_len)?;
+        match op.error_at_submit() {
+            0 => Ok(op),
+            err => Err(io::Error::from_raw_os_error(err as i32)),
         }
-        // SAFETY: no preconditions.
-        let err = unsafe { GetLastError() };
-        if err == ERROR_IO_PENDING {
-            op.posted = true;
-            op.pending_at_post = true;
-            return Ok(op);
-        }
-        Err(io::Error::from_raw_os_error(err as i32))
     }
 
     /// Posts an IOCTL and always returns its operation: pending
@@ -135,7 +118,9 @@ impl Device {
         let (in_ptr, in_len) = (op.input.as_ptr(), op.input.len() as u32);
         let (out_ptr, out_len) = (op.output.as_mut_ptr(), op.output.len() as u32);
         let ov: *mut OVERLAPPED = &mut op.ov;
-        // SAFETY: as in `post`.
+        // SAFETY: the handle is open; buffers and OVERLAPPED live in `op`,
+        // a heap allocation that is not freed before the request completes
+        // (`Op`'s Drop waits for it), and whose buffers are not resized.
         let ok = unsafe {
             DeviceIoControl(self.0, code, in_ptr.cast(), in_len, out_ptr.cast(), out_len, ptr::null_mut(), ov)
         };
