@@ -177,7 +177,8 @@ impl Bench<'_> {
         let samples = self.plan.control_samples.to_string();
         let mut control = self.wine_json(&["control", "--source", "gen", "--size", "32", "--samples", &samples])?;
         eprintln!("xtask: bench: control-plane round trips, injector load");
-        control["inject"] = self.wine_json(&["control", "--source", "inject", "--size", "32", "--samples", &samples])?;
+        control["inject"] =
+            self.wine_json(&["control", "--source", "inject", "--size", "32", "--samples", &samples])?;
         Ok(Results { max_rate, latency, half_rate, control })
     }
 
@@ -185,8 +186,19 @@ impl Bench<'_> {
         let (rate, payload) = (rate.to_string(), payload.to_string());
         let (seconds, warmup) = (self.plan.seconds.to_string(), self.plan.warmup.to_string());
         self.wine_json(&[
-            "run", "--mode", mode, "--source", source, "--rate", &rate, "--size", &payload, "--seconds", &seconds,
-            "--warmup", &warmup,
+            "run",
+            "--mode",
+            mode,
+            "--source",
+            source,
+            "--rate",
+            &rate,
+            "--size",
+            &payload,
+            "--seconds",
+            &seconds,
+            "--warmup",
+            &warmup,
         ])
     }
 
@@ -244,7 +256,11 @@ fn engine_figures(quick: bool) -> Value {
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let output = |cmd: &str, args: &[&str]| {

@@ -65,7 +65,17 @@ pub fn driver_image() -> Result<PathBuf> {
 /// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
+    cmd.args([
+        "build",
+        "--quiet",
+        "--release",
+        "--target",
+        crate::WINDOWS_TARGET,
+        "-p",
+        "kchan-cli",
+        "-p",
+        "kchan-bench",
+    ]);
     run(cmd, "Windows programs build")?;
     // The client library's examples: the e2e tests run them.
     let mut cmd = cargo();

@@ -30,10 +30,8 @@ pub fn run(args: Args) -> Result<()> {
     let seconds = args.seconds.to_string();
     let rate = args.rate.to_string();
     // The monitor starts the generator itself and stops it when it ends.
-    let status = prefix
-        .command("wine")
-        .args([&*exe, "monitor", "--seconds", &seconds, "--gen-rate", &rate])
-        .status()?;
+    let status =
+        prefix.command("wine").args([&*exe, "monitor", "--seconds", &seconds, "--gen-rate", &rate]).status()?;
     if !status.success() {
         bail!("kchan monitor exited with {status}");
     }

@@ -12,8 +12,8 @@
 
 use crate::wine::Prefix;
 use anyhow::{bail, Result};
-use std::time::{Duration, Instant};
 use clap::Subcommand;
+use std::time::{Duration, Instant};
 
 /// Service name, device and file name are fixed by the design.
 pub const SERVICE: &str = "kchan";
@@ -99,8 +99,8 @@ pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
     }
     std::fs::copy(sys, &dest)?;
     if state(prefix)?.is_none() {
-        let out =
-            prefix.wine_output(&["sc", "create", SERVICE, "type=", "kernel", "start=", "demand", "binPath=", IMAGE_PATH])?;
+        let out = prefix
+            .wine_output(&["sc", "create", SERVICE, "type=", "kernel", "start=", "demand", "binPath=", IMAGE_PATH])?;
         if !out.status.success() {
             bail!("sc create {SERVICE} failed: {}", text(&out));
         }

@@ -95,13 +95,8 @@ mod tests {
         out
     }
 
-    const DRIVER_ARGS: &[&str] = &[
-        "-nostdlib",
-        "-nostartfiles",
-        "-Wl,--subsystem,native",
-        "-Wl,--entry,DriverEntry",
-        "-shared",
-    ];
+    const DRIVER_ARGS: &[&str] =
+        &["-nostdlib", "-nostartfiles", "-Wl,--subsystem,native", "-Wl,--entry,DriverEntry", "-shared"];
 
     #[test]
     fn passes_a_native_driver_that_imports_only_the_kernel() {

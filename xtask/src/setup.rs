@@ -1,6 +1,6 @@
-//! Installs what kchan's build needs, once: Debian packages and the rustup
-//! target. Idempotent: when everything is present it only looks (well under a
-//! second) and installs nothing.
+//! Installs what kchan's build needs, once: Debian packages, the rustup
+//! target and the rustfmt and clippy components. Idempotent: when everything
+//! is present it only looks (well under a second) and installs nothing.
 
 use anyhow::{bail, Context, Result};
 use std::process::Command;
@@ -12,6 +12,9 @@ const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-
 
 /// The rustup target everything Windows is built for.
 const TARGET: &str = crate::WINDOWS_TARGET;
+
+/// rustup components the lint layer runs (`cargo fmt --check`, `cargo clippy`).
+const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 
 /// Installs whatever is missing; prints nothing when nothing is.
 pub fn run() -> Result<()> {
@@ -27,6 +30,16 @@ pub fn run() -> Result<()> {
             .context("running rustup (is Rust installed through rustup?)")?;
         if !status.success() {
             bail!("`rustup target add {TARGET}` failed");
+        }
+    }
+    let components = rustup_installed(&["component", "list", "--installed"])?;
+    for component in COMPONENTS {
+        if !components.iter().any(|c| c.starts_with(&format!("{component}-"))) {
+            eprintln!("xtask: adding the Rust component {component}");
+            let status = Command::new("rustup").args(["component", "add", component]).status()?;
+            if !status.success() {
+                bail!("`rustup component add {component}` failed");
+            }
         }
     }
     Ok(())
@@ -69,9 +82,12 @@ fn install_debs(missing: &[&str]) -> Result<()> {
 }
 
 fn rust_target_installed() -> Result<bool> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("running rustup (is Rust installed through rustup?)")?;
-    Ok(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET))
+    Ok(rustup_installed(&["target", "list", "--installed"])?.iter().any(|l| l == TARGET))
+}
+
+/// The lines `rustup <args>` prints, trimmed.
+fn rustup_installed(args: &[&str]) -> Result<Vec<String>> {
+    let out =
+        Command::new("rustup").args(args).output().context("running rustup (is Rust installed through rustup?)")?;
+    Ok(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).collect())
 }

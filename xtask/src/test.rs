@@ -34,8 +34,9 @@ pub enum Layer {
     Windows,
     /// The driver loaded into Wine, exercised by Windows test programs.
     E2e,
-    /// clippy with warnings denied, host and Windows targets: among others
-    /// the workspace lint that every `unsafe` block has a SAFETY comment.
+    /// rustfmt's check, and clippy with warnings denied on the host and
+    /// Windows targets: among others the workspace lint that every `unsafe`
+    /// block has a SAFETY comment.
     Lint,
 }
 
@@ -96,6 +97,9 @@ pub fn run(args: Args) -> Result<()> {
         total.add(run_layer("native", cmd));
     }
     if selected(Layer::Lint) {
+        let mut cmd = cargo();
+        cmd.args(["fmt", "--all", "--check"]);
+        total.add(run_check("rustfmt", cmd));
         for target in [None, Some(crate::WINDOWS_TARGET)] {
             let mut cmd = cargo();
             cmd.args(["clippy", "--quiet", "--workspace", "--all-targets"]);
@@ -217,7 +221,12 @@ fn run_layer(name: &str, mut cmd: Command) -> Tally {
         eprintln!("xtask: layer `{name}` failed before reporting a failed test (build error or crash)");
         tally.failed = 1;
     }
-    eprintln!("xtask: layer `{name}`: {} passed, {} failed{}", tally.passed, tally.failed, skipped_suffix(tally.skipped));
+    eprintln!(
+        "xtask: layer `{name}`: {} passed, {} failed{}",
+        tally.passed,
+        tally.failed,
+        skipped_suffix(tally.skipped)
+    );
     tally
 }
 

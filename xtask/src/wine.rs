@@ -26,9 +26,8 @@ impl Prefix {
     /// The project's prefix: `target/wine`, or `KCHAN_WINEPREFIX` when set
     /// (parallel runs need separate prefixes). Not created yet.
     pub fn project() -> Prefix {
-        let dir = std::env::var_os("KCHAN_WINEPREFIX")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| crate::target_dir().join("wine"));
+        let dir =
+            std::env::var_os("KCHAN_WINEPREFIX").map(PathBuf::from).unwrap_or_else(|| crate::target_dir().join("wine"));
         Prefix { dir }
     }
 
@@ -56,9 +55,7 @@ impl Prefix {
     pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         let debug = std::env::var("KCHAN_WINEDEBUG").unwrap_or_else(|_| "-all".into());
-        cmd.env("WINEPREFIX", &self.dir)
-            .env("WINEDEBUG", debug)
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
+        cmd.env("WINEPREFIX", &self.dir).env("WINEDEBUG", debug).env("WINEDLLOVERRIDES", "mscoree,mshtml=");
         cmd
     }
 
@@ -219,7 +216,5 @@ pub fn is_stale(output: &Path, inputs: &[&Path]) -> bool {
     let Ok(out_time) = std::fs::metadata(output).and_then(|m| m.modified()) else {
         return true;
     };
-    inputs
-        .iter()
-        .any(|i| std::fs::metadata(i).and_then(|m| m.modified()).map(|t| t > out_time).unwrap_or(true))
+    inputs.iter().any(|i| std::fs::metadata(i).and_then(|m| m.modified()).map(|t| t > out_time).unwrap_or(true))
 }

@@ -189,7 +189,16 @@ mod tests {
     #[test]
     fn parses_a_run() {
         let cli = Cli::try_parse_from([
-            "kchan-bench", "run", "--mode", "kchan-k8", "--source", "inject", "--rate", "10000", "--size", "256",
+            "kchan-bench",
+            "run",
+            "--mode",
+            "kchan-k8",
+            "--source",
+            "inject",
+            "--rate",
+            "10000",
+            "--size",
+            "256",
         ])
         .unwrap();
         let Command::Run(a) = cli.command else { panic!("not a run") };

@@ -88,7 +88,10 @@ pub fn gen(args: GenArgs) -> Result<(), String> {
         ..GenConfig::default()
     };
     device.start_generator(&config).map_err(|e| e.to_string())?;
-    println!("generator started: {} events/s, {} bytes, burst {}, kind {}", config.rate, args.size, args.burst, args.kind);
+    println!(
+        "generator started: {} events/s, {} bytes, burst {}, kind {}",
+        config.rate, args.size, args.burst, args.kind
+    );
     if let Some(seconds) = args.seconds {
         std::thread::sleep(Duration::from_secs_f64(seconds.max(0.0)));
         let produced = device.stats().map(|s| s.channel.gen_produced).unwrap_or(0);

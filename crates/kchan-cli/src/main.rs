@@ -9,15 +9,15 @@
 //! Argument parsing and the monitor's numbers are portable (tested on any
 //! OS); everything that touches the driver is Windows-only.
 
-mod kinds;
-#[cfg_attr(not(windows), allow(dead_code))] // the monitor that uses it is Windows-only
-mod view;
 #[cfg(windows)]
 mod commands;
+mod kinds;
 #[cfg(windows)]
 mod monitor;
 #[cfg(windows)]
 mod service;
+#[cfg_attr(not(windows), allow(dead_code))] // the monitor that uses it is Windows-only
+mod view;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

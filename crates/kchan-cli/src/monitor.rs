@@ -1,8 +1,8 @@
 //! `kchan monitor`: subscribe and show the stream live.
 
-use kchan::clock::latency_us;
 use crate::view::{Drops, View};
 use crate::MonitorArgs;
+use kchan::clock::latency_us;
 use kchan::proto::Record;
 use kchan::{Device, GenConfig, SubscribeOptions, Wakeup};
 use std::io::Write;

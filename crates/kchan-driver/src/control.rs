@@ -94,9 +94,9 @@ pub fn subscribe(dev: &Device, sub: SubscriberId, input: &[u8]) -> (Reply, Optio
         Err(e) => return ((e.ntstatus(), 0), Some(sub)),
     };
     let result = dev.shell.with(|chan, sink| {
-        let untouched = chan.stats(sub).is_some_and(|s| {
-            s.completions == 0 && s.pending_receives == 0 && s.cancels == 0 && s.closed_receives == 0
-        });
+        let untouched = chan
+            .stats(sub)
+            .is_some_and(|s| s.completions == 0 && s.pending_receives == 0 && s.cancels == 0 && s.closed_receives == 0);
         if !untouched {
             return match chan.reconfigure(sub, prepared, sink) {
                 Ok(old) => (old, Ok(sub)),

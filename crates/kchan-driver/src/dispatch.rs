@@ -33,8 +33,8 @@ use kchan_engine::Subscriber;
 use kchan_km::ffi::{status, DeviceObject, Irp, NTSTATUS};
 use kchan_km::irp;
 use kchan_proto::{
-    StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_RECV,
-    IOCTL_STATS, IOCTL_SUBSCRIBE, IOCTL_VERSION,
+    StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_RECV, IOCTL_STATS,
+    IOCTL_SUBSCRIBE, IOCTL_VERSION,
 };
 
 /// Completes `irp` with `st` and `info` bytes, returning `st`.

@@ -10,9 +10,9 @@ use core::ptr;
 use core::sync::atomic::Ordering;
 use kchan_km::ffi::{
     status, DeviceObject, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink,
-    KeDelayExecutionThread, KStartRoutine, UnicodeString, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING,
-    FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE,
-    IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS,
+    KStartRoutine, KeDelayExecutionThread, UnicodeString, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING,
+    FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL,
+    KERNEL_MODE, NTSTATUS,
 };
 use kchan_km::kprintln;
 use kchan_km::sync::SpinLock;
@@ -107,7 +107,11 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, _registry: 
 ///
 /// # Safety
 /// As [`SystemThread::spawn`].
-unsafe fn spawn(slot: &SpinLock<Option<SystemThread>>, routine: KStartRoutine, ctx: *mut c_void) -> Result<(), NTSTATUS> {
+unsafe fn spawn(
+    slot: &SpinLock<Option<SystemThread>>,
+    routine: KStartRoutine,
+    ctx: *mut c_void,
+) -> Result<(), NTSTATUS> {
     // SAFETY: the caller's contract is `spawn`'s.
     let thread = unsafe { SystemThread::spawn(routine, ctx) }?;
     *slot.lock() = Some(thread);

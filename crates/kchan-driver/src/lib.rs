@@ -68,5 +68,4 @@ pub mod timer;
 /// The kernel heap: nonpaged pool tagged `kchn`, with live counters
 /// (reported by `IOCTL_STATS` and at unload).
 #[global_allocator]
-pub static POOL: kchan_km::pool::PoolAllocator =
-    kchan_km::pool::PoolAllocator::new(u32::from_le_bytes(*b"kchn"));
+pub static POOL: kchan_km::pool::PoolAllocator = kchan_km::pool::PoolAllocator::new(u32::from_le_bytes(*b"kchn"));

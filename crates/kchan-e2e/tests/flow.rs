@@ -71,7 +71,14 @@ fn eight_receives_on_a_completion_port_see_every_generated_event() {
     }
     let gen_before = dev.stats().channel.gen_produced;
     let start = Instant::now();
-    dev.gen_start(&GenConfig { kind: KIND, rate: 0, burst: 64, payload_bytes: 32, count: EVENTS, ..GenConfig::default() });
+    dev.gen_start(&GenConfig {
+        kind: KIND,
+        rate: 0,
+        burst: 64,
+        payload_bytes: 32,
+        count: EVENTS,
+        ..GenConfig::default()
+    });
 
     // (first seq, event seqs) per completed batch, in completion order.
     let mut batches: Vec<(u64, Vec<u64>)> = Vec::new();

@@ -154,7 +154,11 @@ fn every_ioctl_with_every_bad_size_gets_the_right_status() {
     for code in unknown {
         for (in_len, out_len) in [(0, 0), (1, 1), (64, 64), (VERY_LARGE, 0), (0, VERY_LARGE)] {
             let got = status_of(&dev, code, &vec![0u8; in_len], out_len);
-            assert_eq!(got, expect(STATUS_INVALID_DEVICE_REQUEST), "unknown code {code:#x}, input {in_len}, output {out_len}");
+            assert_eq!(
+                got,
+                expect(STATUS_INVALID_DEVICE_REQUEST),
+                "unknown code {code:#x}, input {in_len}, output {out_len}"
+            );
             still_serves(&dev);
             cases += 1;
         }

@@ -17,13 +17,11 @@
 use kchan_e2e::{serial, wait_until, Device, RECV_BYTES};
 use kchan_proto::{GenConfig, IOCTL_RECV};
 use std::time::Duration;
-use windows_sys::Win32::System::Registry::{
-    RegDeleteKeyValueW, RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_QWORD,
-};
+use windows_sys::Win32::System::Registry::{RegDeleteKeyValueW, RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_QWORD};
 use windows_sys::Win32::System::Services::{
-    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatus, StartServiceW,
-    SC_HANDLE, SC_MANAGER_CONNECT, SERVICE_CONTROL_STOP, SERVICE_QUERY_STATUS, SERVICE_RUNNING, SERVICE_START,
-    SERVICE_STATUS, SERVICE_STOP, SERVICE_STOPPED,
+    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatus, StartServiceW, SC_HANDLE,
+    SC_MANAGER_CONNECT, SERVICE_CONTROL_STOP, SERVICE_QUERY_STATUS, SERVICE_RUNNING, SERVICE_START, SERVICE_STATUS,
+    SERVICE_STOP, SERVICE_STOPPED,
 };
 
 const STATUS_CANCELLED: u32 = 0xC000_0120;
@@ -120,10 +118,13 @@ fn delete_value(name: &str) {
 
 fn wait_open() -> Device {
     let mut dev = None;
-    assert!(wait_until(Duration::from_secs(10), || {
-        dev = Device::open().ok();
-        dev.is_some()
-    }), r"\\.\kchan came back");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            dev = Device::open().ok();
+            dev.is_some()
+        }),
+        r"\\.\kchan came back"
+    );
     dev.expect("opened")
 }
 

@@ -4,8 +4,8 @@
 //! nothing to import: they are re-implemented here over the checked layouts.
 
 use crate::ffi::{
-    DeviceIoControlParameters, DriverCancel, IoStackLocation, Irp, IofCompleteRequest,
-    IO_NO_INCREMENT, NTSTATUS, SL_PENDING_RETURNED,
+    DeviceIoControlParameters, DriverCancel, IoStackLocation, IofCompleteRequest, Irp, IO_NO_INCREMENT, NTSTATUS,
+    SL_PENDING_RETURNED,
 };
 use core::ffi::c_void;
 use core::ptr;

@@ -2,8 +2,8 @@
 //! an RAII guard) and [`Event`] (a `KEVENT`).
 
 use crate::ffi::{
-    KEvent, KeAcquireSpinLockRaiseToDpc, KeInitializeEvent, KeReleaseSpinLock, KeSetEvent,
-    KeWaitForSingleObject, EXECUTIVE, KERNEL_MODE, KIRQL, KSPIN_LOCK, NTSTATUS,
+    KEvent, KeAcquireSpinLockRaiseToDpc, KeInitializeEvent, KeReleaseSpinLock, KeSetEvent, KeWaitForSingleObject,
+    EXECUTIVE, KERNEL_MODE, KIRQL, KSPIN_LOCK, NTSTATUS,
 };
 use core::cell::UnsafeCell;
 use core::ffi::c_void;

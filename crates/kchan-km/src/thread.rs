@@ -8,8 +8,8 @@
 
 use crate::ffi::{
     status, KStartRoutine, KeWaitForSingleObject, ObReferenceObjectByHandle, ObfDereferenceObject,
-    PsCreateSystemThread, PsThreadType, ZwClose, EXECUTIVE, HANDLE, KERNEL_MODE, NTSTATUS,
-    SYNCHRONIZE, THREAD_ALL_ACCESS,
+    PsCreateSystemThread, PsThreadType, ZwClose, EXECUTIVE, HANDLE, KERNEL_MODE, NTSTATUS, SYNCHRONIZE,
+    THREAD_ALL_ACCESS,
 };
 use core::ffi::c_void;
 use core::ptr;

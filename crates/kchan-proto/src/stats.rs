@@ -130,7 +130,13 @@ mod tests {
         let s = SubscriberStats { delivered: u64::MAX, dropped_ring_full: 1, ..Default::default() };
         assert!(!s.balanced());
         assert_eq!(s.dropped(), 1);
-        let s = SubscriberStats { published: 5, delivered: 2, in_ring_records: 1, dropped_overwritten: 2, ..Default::default() };
+        let s = SubscriberStats {
+            published: 5,
+            delivered: 2,
+            in_ring_records: 1,
+            dropped_overwritten: 2,
+            ..Default::default()
+        };
         assert!(s.balanced());
     }
 }

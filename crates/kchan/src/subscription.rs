@@ -325,5 +325,10 @@ impl Iterator for Events<'_> {
 }
 
 fn empty_entry() -> OVERLAPPED_ENTRY {
-    OVERLAPPED_ENTRY { lpCompletionKey: 0, lpOverlapped: std::ptr::null_mut(), Internal: 0, dwNumberOfBytesTransferred: 0 }
+    OVERLAPPED_ENTRY {
+        lpCompletionKey: 0,
+        lpOverlapped: std::ptr::null_mut(),
+        Internal: 0,
+        dwNumberOfBytesTransferred: 0,
+    }
 }

@@ -87,8 +87,7 @@ fn losses_reach_the_caller_as_gap_values_matching_the_driver_counters() {
     let device = Device::open().unwrap();
     // One receive in flight and a ring of ~360 records: one inject of 1500
     // overflows it while the receive is busy.
-    let options =
-        SubscribeOptions::new().in_flight(1).ring_bytes(20 * 1024).overflow(OverflowPolicy::DropNewest);
+    let options = SubscribeOptions::new().in_flight(1).ring_bytes(20 * 1024).overflow(OverflowPolicy::DropNewest);
     let mut sub = device.subscribe(options).unwrap();
     let payloads: Vec<[u8; 32]> = (0..1500).map(payload).collect();
     device.inject(payloads.iter().map(|p| (1u16, &p[..]))).unwrap();
@@ -177,7 +176,10 @@ fn refused_requests_carry_the_drivers_ntstatus() {
         other => panic!("small output: {other:?}"),
     }
     let err = device.subscribe(SubscribeOptions::new().in_flight(0)).err().expect("K = 0 is refused");
-    assert!(matches!(err, Error::Request { ntstatus, .. } if ntstatus == kchan::proto::STATUS_INVALID_PARAMETER), "{err:?}");
+    assert!(
+        matches!(err, Error::Request { ntstatus, .. } if ntstatus == kchan::proto::STATUS_INVALID_PARAMETER),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("STATUS_INVALID_PARAMETER"), "{err}");
     device.stats().expect("the driver keeps serving");
 }

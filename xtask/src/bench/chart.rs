@@ -75,7 +75,9 @@ fn draw(doc: &Value, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             let color = COLORS[s];
             let x = move |i: usize| i as i32 * 10 + 1 + 4 * s as i32;
             chart
-                .draw_series(bars.iter().map(|&(i, v, _)| Rectangle::new([(x(i), y0), (x(i) + 4, v.max(y0))], color.filled())))?
+                .draw_series(
+                    bars.iter().map(|&(i, v, _)| Rectangle::new([(x(i), y0), (x(i) + 4, v.max(y0))], color.filled())),
+                )?
                 .label(SOURCE_LABELS[s])
                 .legend(move |(px, py)| Rectangle::new([(px, py - 5), (px + 12, py + 5)], color.filled()));
             let font = TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));

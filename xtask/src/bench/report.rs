@@ -38,7 +38,8 @@ pub fn document(engine: Value, r: &Results, quick: bool, seconds: f64) -> Value 
         for source in SOURCES {
             let seed = find(&r.max_rate, "seed-overlapped", source, payload).map(rate).unwrap_or(0.0);
             for mode in MODES {
-                let (Some(m), Some(l)) = (find(&r.max_rate, mode, source, payload), find(&r.latency, mode, source, payload))
+                let (Some(m), Some(l)) =
+                    (find(&r.max_rate, mode, source, payload), find(&r.latency, mode, source, payload))
                 else {
                     continue;
                 };
@@ -116,7 +117,8 @@ pub fn targets(doc: &Value) -> Value {
         out.push(target(format!("control p50 loaded / idle, {load} load"), ratio, "<=", 1.5));
     }
     for h in doc["half_rate"].as_array().cloned().unwrap_or_default() {
-        let name = format!("kchan-k8 drops at half its highest rate ({} ev/s), {} B, gen", h["rate"], h["payload_bytes"]);
+        let name =
+            format!("kchan-k8 drops at half its highest rate ({} ev/s), {} B, gen", h["rate"], h["payload_bytes"]);
         out.push(target(name, h["dropped"].as_f64(), "<=", 0.0));
     }
     Value::Array(out)
@@ -179,7 +181,17 @@ fn time_us(v: &Value) -> String {
 }
 
 const HEADER: [&str; 12] = [
-    "payload", "source", "mode", "events/s", "x seed-ovl", "ev/compl", "cpu", "p50", "p99", "max", "drops@10k",
+    "payload",
+    "source",
+    "mode",
+    "events/s",
+    "x seed-ovl",
+    "ev/compl",
+    "cpu",
+    "p50",
+    "p99",
+    "max",
+    "drops@10k",
     "drops@max",
 ];
 
@@ -188,9 +200,13 @@ fn rows(doc: &Value) -> Vec<[String; 12]> {
     modes
         .iter()
         .map(|e| {
-            let ratio = e["ratio_to_seed_overlapped"]
-                .as_f64()
-                .map_or("-".into(), |r| if r >= 100.0 { format!("{r:.0}x") } else { format!("{r:.1}x") });
+            let ratio = e["ratio_to_seed_overlapped"].as_f64().map_or("-".into(), |r| {
+                if r >= 100.0 {
+                    format!("{r:.0}x")
+                } else {
+                    format!("{r:.1}x")
+                }
+            });
             [
                 format!("{} B", e["payload_bytes"]),
                 e["source"].as_str().unwrap_or("").into(),
@@ -225,7 +241,13 @@ fn summary_lines(doc: &Value) -> Vec<String> {
             Some(false) => "MISSED",
             None => "n/a   ",
         };
-        lines.push(format!("[{mark}] {}: {} ({} {})", t["target"].as_str().unwrap_or(""), num(&t["value"]), t["op"].as_str().unwrap_or(""), num(&t["limit"])));
+        lines.push(format!(
+            "[{mark}] {}: {} ({} {})",
+            t["target"].as_str().unwrap_or(""),
+            num(&t["value"]),
+            t["op"].as_str().unwrap_or(""),
+            num(&t["limit"])
+        ));
     }
     lines
 }
@@ -268,7 +290,13 @@ const END: &str = "<!-- bench:end -->";
 /// The generated section of `docs/benchmarks.md`.
 pub fn markdown(doc: &Value) -> String {
     let mut s = format!("{BEGIN}\n\n");
-    let _ = writeln!(s, "Command: `{}` · date: {} · machine: {}\n", doc["command"].as_str().unwrap_or(""), doc["date"].as_str().unwrap_or(""), doc["machine"].as_str().unwrap_or(""));
+    let _ = writeln!(
+        s,
+        "Command: `{}` · date: {} · machine: {}\n",
+        doc["command"].as_str().unwrap_or(""),
+        doc["date"].as_str().unwrap_or(""),
+        doc["machine"].as_str().unwrap_or("")
+    );
     let _ = writeln!(s, "events/s: flat out (rate 0, median of runs); latency (publish to receive) and `drops@10k` at {LATENCY_RATE} events/s; `cpu`: the consumer process's CPU time per second (`GetProcessTimes`), flat out.\n");
     s += &format!("| {} |\n|{}|\n", HEADER.join(" | "), HEADER.map(|_| "---").join("|"));
     for r in rows(doc) {

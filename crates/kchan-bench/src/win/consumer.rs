@@ -59,14 +59,19 @@ struct Seed {
 impl Seed {
     fn open(overlapped: bool, ring_bytes: Option<u32>) -> Result<Seed, String> {
         let handle = raw::open(overlapped).map_err(|e| format!("opening \\\\.\\kchan: {e}"))?;
-        let io = if overlapped { SeedIo::Event(EventIo::new(handle).map_err(|e| e.to_string())?) } else { SeedIo::Sync(handle) };
+        let io = if overlapped {
+            SeedIo::Event(EventIo::new(handle).map_err(|e| e.to_string())?)
+        } else {
+            SeedIo::Sync(handle)
+        };
         let mut seed = Seed { io, buffer: vec![0u8; 64] };
         let mut version = [0u8; core::mem::size_of::<VersionInfo>()];
         let n = seed.call(IOCTL_VERSION, &[], &mut version).map_err(|e| format!("version: {e}"))?;
         let version = VersionInfo::parse(&version[..n]).map_err(|e| format!("version: {e:?}"))?;
         // The smallest buffer the driver takes: room for one largest record.
         seed.buffer = vec![0u8; version.min_recv_bytes as usize];
-        let mut config = SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, max_in_flight: 1, ..SubscribeConfig::default() };
+        let mut config =
+            SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, max_in_flight: 1, ..SubscribeConfig::default() };
         if let Some(bytes) = ring_bytes {
             config.ring_bytes = bytes;
         }
@@ -88,7 +93,9 @@ impl Consumer for Seed {
         let result = self.call(IOCTL_RECV, &[], &mut buffer);
         let now = now_ticks();
         let counted = match result {
-            Ok(n) => parse_batch(&buffer[..n]).map(|batch| tally.batch(batch, now)).map_err(|e| format!("batch: {e:?}")),
+            Ok(n) => {
+                parse_batch(&buffer[..n]).map(|batch| tally.batch(batch, now)).map_err(|e| format!("batch: {e:?}"))
+            }
             Err(e) => Err(format!("receive: {e}")),
         };
         self.buffer = buffer;

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 /// Runs both phases and prints one JSON line.
 pub fn run(args: &ControlArgs) -> Result<(), String> {
     let device = Device::open().map_err(|e| e.to_string())?;
-    let sub = device.subscribe(kchan_options(8, args.buffer_bytes, Policy::Adaptive, None)).map_err(|e| e.to_string())?;
+    let sub =
+        device.subscribe(kchan_options(8, args.buffer_bytes, Policy::Adaptive, None)).map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     let wakeup = sub.wakeup();
     let consumer = {

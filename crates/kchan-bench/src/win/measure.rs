@@ -25,7 +25,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let mut consumer = consumer::open(args)?;
     let total = args.warmup.max(0.0) + args.seconds.max(0.0);
     start_watchdog(Duration::from_secs_f64(total) + FIRST_EVENT_LIMIT + Duration::from_secs(10));
-    let running = source::start(args.source, args.rate, args.size, args.burst, total + FIRST_EVENT_LIMIT.as_secs_f64())?;
+    let running =
+        source::start(args.source, args.rate, args.size, args.burst, total + FIRST_EVENT_LIMIT.as_secs_f64())?;
     let measured = measure(&mut *consumer, args);
     let stopped = running.stop();
     let m = measured?;

@@ -35,7 +35,12 @@ pub fn start(source: Source, rate: u32, size: u32, burst: Option<u32>, seconds: 
     match source {
         Source::Gen => {
             let device = Device::open().map_err(|e| e.to_string())?;
-            let config = GenConfig { rate, payload_bytes: size, burst: burst.unwrap_or(gen_burst(rate)), ..GenConfig::default() };
+            let config = GenConfig {
+                rate,
+                payload_bytes: size,
+                burst: burst.unwrap_or(gen_burst(rate)),
+                ..GenConfig::default()
+            };
             device.start_generator(&config).map_err(|e| e.to_string())?;
             Ok(Running::Gen(device))
         }

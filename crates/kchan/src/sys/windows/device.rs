@@ -116,7 +116,11 @@ pub fn control(handle: &OwnedHandle, code: u32, input: &[u8], output: &mut [u8])
     let done = unsafe { GetOverlappedResult(raw, &ov, &mut bytes, 1) };
     let status = ov.Internal as i32;
     if done == 0 {
-        return Err(if status < 0 { ControlError::Status(status) } else { ControlError::Io(io::Error::last_os_error()) });
+        return Err(if status < 0 {
+            ControlError::Status(status)
+        } else {
+            ControlError::Io(io::Error::last_os_error())
+        });
     }
     Ok(bytes as usize)
 }
