@@ -12,9 +12,16 @@
 //! counters, so `IOCTL_STATS` after a restart could not tell; `DbgPrint`
 //! logs the same numbers.) After the restart, `IOCTL_STATS` shows a fresh
 //! channel whose only allocations are the table and our subscriber.
+//!
+//! Wine and Windows differ here ([`under_wine`]): Wine calls DriverUnload
+//! as soon as the service stops, open handles or not, so the pending
+//! receives complete then. Windows defers a legacy driver's unload until
+//! the last reference to its device is gone (no new handle opens
+//! meanwhile): the handles must close, their CLEANUP completes the pending
+//! receives, and only then does DriverUnload run and the service stop.
 #![cfg(windows)]
 
-use kchan_e2e::{serial, wait_until, Device, RECV_BYTES};
+use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
 use kchan_proto::{GenConfig, IOCTL_RECV};
 use std::time::Duration;
 use windows_sys::Win32::System::Registry::{RegDeleteKeyValueW, RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_QWORD};
@@ -59,12 +66,16 @@ impl Service {
         st.dwCurrentState
     }
 
-    fn stop(&self) {
+    /// Asks the service to stop (`NtUnloadDriver`), without waiting.
+    fn request_stop(&self) {
         // SAFETY: plain data.
         let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
         // SAFETY: `svc` is open with SERVICE_STOP; `st` is a live local.
         let ok = unsafe { ControlService(self.svc, SERVICE_CONTROL_STOP, &mut st) };
         assert!(ok != 0, "ControlService(STOP): {}", std::io::Error::last_os_error());
+    }
+
+    fn wait_stopped(&self) {
         assert!(wait_until(Duration::from_secs(10), || self.state() == SERVICE_STOPPED), "service stopped");
     }
 
@@ -146,16 +157,31 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     let before = a.stats().channel;
     assert!(before.subscribers >= 2 && before.pool_allocations > 0);
 
-    service.stop();
+    let mut handles = Some((a, b));
+    service.request_stop();
+    let wine = under_wine();
+    if wine {
+        // Wine: DriverUnload runs now and completes the pending receives.
+        service.wait_stopped();
+    } else {
+        // Windows: the unload waits for our handles; no new one opens.
+        assert!(Device::open().is_err(), "no new handle once the unload is pending");
+        drop(handles.take());
+    }
     for op in ra.iter_mut().chain(std::iter::once(&mut rb)) {
-        assert!(op.wait_event(5_000), "unload must complete every pending receive");
+        assert!(op.wait_event(5_000), "unload (Wine) or CLEANUP (Windows) must complete every pending receive");
         let st = op.ntstatus();
         assert!(st == STATUS_CANCELLED || st == 0, "completed cancelled or with events: {st:#x}");
     }
+    if !wine {
+        service.wait_stopped();
+    }
     assert!(Device::open().is_err(), "device must be gone after the stop");
+    // Written at the end of DriverUnload, which the service state may not wait for.
+    wait_until(Duration::from_secs(10), || read_qword(LIVE_BYTES).is_some());
     assert_eq!(read_qword(LIVE_ALLOCS), Some(0), "allocations still live at the end of DriverUnload");
     assert_eq!(read_qword(LIVE_BYTES), Some(0), "bytes still live at the end of DriverUnload");
-    drop((a, b));
+    drop(handles);
 
     assert!(service.start(), "service restarted");
     let dev = wait_open();
