@@ -56,8 +56,8 @@ pub fn run_package() -> Result<()> {
     for program in PROGRAMS {
         copy_program(&windows_release_dir().join(program), &stage.join(program))?;
     }
-    for example in examples()? {
-        copy_program(&example, &stage.join("examples").join(example.file_name().expect("file name")))?;
+    for (example, exe) in examples()? {
+        copy_program(&exe, &stage.join("examples").join(format!("{example}.exe")))?;
     }
     for (target, exe) in &tests {
         let dest = stage.join("tests").join(format!("{target}.exe"));
@@ -176,7 +176,7 @@ fn package_driver(built: &Path, stage: &Path, cert: &Certificate) -> Result<()> 
     Ok(())
 }
 
-/// Copies a Windows program after checking that it needs no DLL a test
+/// Copies a Windows program, without debug sections, after checking that it needs no DLL a test
 /// machine lacks (mingw's runtime DLLs: `libgcc_s_seh-1.dll`,
 /// `libwinpthread-1.dll`, ...).
 fn copy_program(from: &Path, to: &Path) -> Result<()> {
@@ -187,27 +187,35 @@ fn copy_program(from: &Path, to: &Path) -> Result<()> {
     if !foreign.is_empty() {
         bail!("{} needs {}, which Windows does not have", from.display(), foreign.join(", "));
     }
-    std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
-    Ok(())
+    // Their DWARF is of no use on Windows; without it the zip is a fifth the size.
+    let mut strip = Command::new(OBJCOPY);
+    strip.arg("--strip-debug").arg(from).arg(to);
+    run(strip, "objcopy --strip-debug")
 }
 
-/// The client examples, as `build::windows_programs` built them.
-fn examples() -> Result<Vec<PathBuf>> {
-    let dir = windows_release_dir().join("examples");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        // Cargo also leaves hashed copies (`name-0123abcd.exe`) here.
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        if path.extension().is_some_and(|e| e == "exe") && !stem.contains('-') {
-            found.push(path);
-        }
-    }
-    found.sort();
+/// The client examples (`cargo build --examples` of the client library,
+/// as `build::windows_programs` built them), with their executables.
+fn examples() -> Result<Vec<(String, PathBuf)>> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--quiet", "--message-format=json", "--release", "--target", crate::WINDOWS_TARGET]).args([
+        "-p",
+        "kchan",
+        "--examples",
+    ]);
+    let found = executables(&cmd_json(cmd, "building the client examples")?, "example");
     if found.is_empty() {
-        bail!("no client examples in {}", dir.display());
+        bail!("cargo built no client example");
     }
     Ok(found)
+}
+
+/// Runs a cargo command with `--message-format=json`; its standard output.
+fn cmd_json(mut cmd: Command, what: &str) -> Result<String> {
+    let out = cmd.stderr(std::process::Stdio::inherit()).output().with_context(|| format!("{what}: running cargo"))?;
+    if !out.status.success() {
+        bail!("{what} failed");
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Builds the e2e test programs and returns (test target name, executable),
@@ -219,27 +227,24 @@ fn e2e_test_programs() -> Result<Vec<(String, PathBuf)>> {
         cmd.args(["-p", package]);
     }
     cmd.args(["--test", "*"]);
-    let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running cargo test --no-run")?;
-    if !out.status.success() {
-        bail!("building the e2e test programs failed");
-    }
-    let programs = test_executables(&String::from_utf8_lossy(&out.stdout));
+    let programs = executables(&cmd_json(cmd, "building the e2e test programs")?, "test");
     if programs.is_empty() {
         bail!("cargo built no e2e test program");
     }
     Ok(programs)
 }
 
-/// The integration-test executables in cargo's JSON messages.
-pub fn test_executables(json_lines: &str) -> Vec<(String, PathBuf)> {
+/// The executables of targets of `kind` (`test`, `example`) in cargo's JSON
+/// messages, as (target name, path).
+pub fn executables(json_lines: &str, kind: &str) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     for line in json_lines.lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if msg["reason"] != "compiler-artifact" || msg["profile"]["test"] != true {
+        if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let is_test = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "test"));
-        if let (true, Some(name), Some(exe)) = (is_test, msg["target"]["name"].as_str(), msg["executable"].as_str()) {
+        let of_kind = msg["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == kind));
+        if let (true, Some(name), Some(exe)) = (of_kind, msg["target"]["name"].as_str(), msg["executable"].as_str()) {
             found.push((name.to_string(), PathBuf::from(exe)));
         }
     }
@@ -265,13 +270,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn test_executables_are_read_from_cargo_json() {
+    fn executables_are_read_from_cargo_json() {
         let lines = r#"{"reason":"compiler-artifact","profile":{"test":true},"target":{"kind":["test"],"name":"seed"},"executable":"/t/deps/seed-1a2b.exe"}
 {"reason":"compiler-artifact","profile":{"test":false},"target":{"kind":["lib"],"name":"kchan_e2e"},"executable":null}
 {"reason":"compiler-artifact","profile":{"test":true},"target":{"kind":["lib"],"name":"kchan"},"executable":"/t/deps/kchan-9.exe"}
 {"reason":"build-finished","success":true}
 not json"#;
-        assert_eq!(test_executables(lines), vec![("seed".to_string(), PathBuf::from("/t/deps/seed-1a2b.exe"))]);
+        assert_eq!(executables(lines, "test"), vec![("seed".to_string(), PathBuf::from("/t/deps/seed-1a2b.exe"))]);
+        assert!(executables(lines, "example").is_empty());
     }
 
     #[test]

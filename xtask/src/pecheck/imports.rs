@@ -102,13 +102,15 @@ fn undeclared(names: &[String], ntddi: u32) -> Result<Vec<String>> {
     let dir = crate::target_dir().join("pecheck-probe");
     std::fs::create_dir_all(&dir)?;
     let src = dir.join(format!("date-{ntddi:08x}-{}.c", std::process::id()));
-    let mut c = String::from("#include <ntddk.h>\n#include <string.h>\n");
+    // Inside a function: the address of an imported variable is no constant.
+    let mut c = String::from("#include <ntddk.h>\n#include <string.h>\nvoid kchan_probe(void **out) {\n");
     for (i, name) in names.iter().enumerate() {
         // Names that are not C identifiers (ordinals) cannot be dated.
         if name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-            c.push_str(&format!("void *kchan_probe_{i} = (void *)&{name};\n"));
+            c.push_str(&format!("    out[{i}] = (void *)&{name};\n"));
         }
     }
+    c.push_str("}\n");
     std::fs::write(&src, c)?;
     let out = Command::new(MINGW_CC)
         .args(["-fsyntax-only", "-w", "-fmax-errors=0"])
