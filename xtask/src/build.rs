@@ -2,7 +2,8 @@
 //!
 //! Windows artifacts are built in release mode (one build shared by `test`,
 //! `demo` and `bench`). Every `.sys` produced is checked by
-//! [`crate::pecheck`]; a failing check fails the build.
+//! [`crate::pecheck`]; a failing check fails the build. Cargo's own progress
+//! is shown: a first build takes minutes.
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -42,8 +43,9 @@ pub fn run(mut cmd: Command, what: &str) -> Result<()> {
 /// Builds everything: native default members, the driver (checked), and the
 /// Windows programs.
 pub fn all() -> Result<PathBuf> {
+    eprintln!("xtask: building the native crates, kchan.sys and the Windows programs (the first build takes minutes)");
     let mut native = cargo();
-    native.args(["build", "--quiet"]);
+    native.args(["build"]);
     run(native, "native build")?;
     let sys = driver_image()?;
     windows_programs()?;
@@ -53,7 +55,7 @@ pub fn all() -> Result<PathBuf> {
 /// Builds `kchan.sys` and checks every driver image in the release dir.
 pub fn driver_image() -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-driver"]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-driver"]);
     run(cmd, "driver build")?;
     let dll = windows_release_dir().join("kchan_driver.dll");
     let sys = sys_path();
@@ -65,21 +67,11 @@ pub fn driver_image() -> Result<PathBuf> {
 /// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--quiet",
-        "--release",
-        "--target",
-        crate::WINDOWS_TARGET,
-        "-p",
-        "kchan-cli",
-        "-p",
-        "kchan-bench",
-    ]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
     run(cmd, "Windows programs build")?;
     // The client library's examples: the e2e tests run them.
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
     run(cmd, "client examples build")
 }
 

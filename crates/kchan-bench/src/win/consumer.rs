@@ -136,7 +136,7 @@ pub fn kchan_options(
 impl Kchan {
     fn open(args: &RunArgs) -> Result<Kchan, String> {
         let device = Device::open().map_err(|e| e.to_string())?;
-        let options = kchan_options(args.receives_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
+        let options = kchan_options(args.max_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
         let sub = device.subscribe(options).map_err(|e| e.to_string())?;
         Ok(Kchan { sub })
     }
