@@ -114,6 +114,15 @@ impl RecvBuffer for RecvOp {
 mod tests {
     use super::*;
 
+    fn send<T: Send>() {}
+
+    #[test]
+    fn operations_and_requests_move_between_threads() {
+        send::<Box<RecvOp>>();
+        send::<crate::raw::Request>();
+        send::<crate::Subscription>();
+    }
+
     #[test]
     fn a_completions_overlapped_pointer_is_its_operation() {
         let op = NonNull::from(Box::leak(RecvOp::new(64)));

@@ -34,11 +34,6 @@ pub struct Request {
     done: bool,
 }
 
-// SAFETY: a request's memory is its own and the kernel's; neither its
-// OVERLAPPED nor its event is tied to the thread that sent it (a request
-// whose OVERLAPPED has an event may be waited for from any thread).
-unsafe impl Send for Request {}
-
 impl Request {
     /// Sends IOCTL `code` with `input` and an output buffer of
     /// `output_len` bytes on `device`, an overlapped handle. The request's
