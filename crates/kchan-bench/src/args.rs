@@ -131,7 +131,7 @@ pub struct RunArgs {
     pub burst: Option<u32>,
     /// Receives in flight of the kchan modes, instead of the mode's 1 or 8
     /// (experiments; the driver says how many it allows).
-    #[arg(long = "in-flight", value_parser = clap::value_parser!(u32).range(1..=i64::from(kchan_proto::MAX_IN_FLIGHT)))]
+    #[arg(long = "in-flight", value_name = "K", value_parser = clap::value_parser!(u32).range(1..=i64::from(kchan_proto::MAX_IN_FLIGHT)))]
     pub max_in_flight: Option<u32>,
 }
 

@@ -72,7 +72,7 @@ pub struct MonitorArgs {
     gen_size: u32,
     /// Receives kept in flight (the subscriber's limit K; the driver says
     /// how many it allows).
-    #[arg(long = "in-flight", default_value_t = 8,
+    #[arg(long = "in-flight", value_name = "K", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(kchan::proto::MAX_IN_FLIGHT)))]
     max_in_flight: u32,
     /// Refreshes per second.
