@@ -3,7 +3,8 @@
 //! Windows artifacts are built in release mode (one build shared by `test`,
 //! `demo`, `bench` and `package`). Every driver image ([`DRIVER_IMAGES`])
 //! gets its PE checksum and is checked by [`crate::pecheck`]; a failing
-//! check fails the build.
+//! check fails the build. Cargo's own progress is shown: a first build takes
+//! minutes.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ pub fn run(mut cmd: Command, what: &str) -> Result<()> {
 /// Builds everything: native default members, the driver (checked), and the
 /// Windows programs.
 pub fn all() -> Result<PathBuf> {
+    eprintln!("xtask: building the native crates, kchan.sys and the Windows programs (the first build takes minutes)");
     let mut native = cargo();
-    native.args(["build", "--quiet"]);
+    native.args(["build"]);
     run(native, "native build")?;
     let sys = driver_image()?;
     windows_programs()?;
@@ -60,7 +62,7 @@ pub fn all() -> Result<PathBuf> {
 /// checks it; returns the path of `kchan.sys`.
 pub fn driver_image() -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET]);
     for (package, _, _) in DRIVER_IMAGES {
         cmd.args(["-p", package]);
     }
@@ -91,20 +93,10 @@ pub fn finish_image(sys: &Path) -> Result<()> {
 /// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--quiet",
-        "--release",
-        "--target",
-        crate::WINDOWS_TARGET,
-        "-p",
-        "kchan-cli",
-        "-p",
-        "kchan-bench",
-    ]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
     run(cmd, "Windows programs build")?;
     // The client library's examples: the e2e tests run them.
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
     run(cmd, "client examples build")
 }

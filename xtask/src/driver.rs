@@ -115,8 +115,9 @@ pub fn start(prefix: &Prefix) -> Result<()> {
         Some("RUNNING") => return Ok(()),
         Some(_) => {}
     }
-    // A new Wine session may be starting the `auto` service at this very
-    // moment, so a failing `sc start` is judged by the state that follows.
+    // Wine's `sc` prints no error codes, and `sc start` of a service that
+    // another program is starting at this moment fails: the state that
+    // follows decides.
     let out = prefix.wine_output(&["sc", "start", SERVICE])?;
     wait_for(prefix, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
 }

@@ -141,7 +141,7 @@ impl Sink<Recv> for IrpSink {
     fn complete(&mut self, req: Recv, outcome: Outcome) {
         let (st, info) = match outcome {
             Outcome::Delivered { bytes, .. } => (status::SUCCESS, bytes),
-            Outcome::Closed | Outcome::Cancelled => (status::CANCELLED, 0),
+            Outcome::Closed => (status::CANCELLED, 0),
         };
         let p = req.irp;
         // SAFETY: the engine claimed the IRP (`try_claim`) before handing it

@@ -1,8 +1,7 @@
-//! Unload with open handles and pending receives, then start again
-//! (scenario 7 of issue 4).
+//! Unload with open handles and pending receives, then start again.
 //!
-//! Stops and starts the `kchan` service through the Service Control
-//! Manager API (what `sc stop`/`sc start` call), so it must run in the
+//! Stops and starts the `kchan` service with `kchan driver stop|start`
+//! (the Service Control Manager underneath), so it must run in the
 //! driver's prefix. A guard restarts the service whatever happens, so a
 //! failure here does not take the driver away from the tests that follow.
 //!
@@ -21,17 +20,11 @@
 //! receives, and only then does DriverUnload run and the service stop.
 #![cfg(windows)]
 
-use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
-use kchan_proto::{GenConfig, IOCTL_RECV};
+use kchan_e2e::{kchan_command, serial, under_wine, wait_until, Device, RECV_BYTES};
+use kchan_proto::{GenConfig, IOCTL_RECV, STATUS_CANCELLED, STATUS_SUCCESS};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 use windows_sys::Win32::System::Registry::{RegDeleteKeyValueW, RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_QWORD};
-use windows_sys::Win32::System::Services::{
-    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatus, StartServiceW, SC_HANDLE,
-    SC_MANAGER_CONNECT, SERVICE_CONTROL_STOP, SERVICE_QUERY_STATUS, SERVICE_RUNNING, SERVICE_START, SERVICE_STATUS,
-    SERVICE_STOP, SERVICE_STOPPED,
-};
-
-const STATUS_CANCELLED: u32 = 0xC000_0120;
 const SERVICE_KEY: &str = r"System\CurrentControlSet\Services\kchan";
 const LIVE_ALLOCS: &str = "LastUnloadLiveAllocations";
 const LIVE_BYTES: &str = "LastUnloadLiveBytes";
@@ -40,65 +33,41 @@ fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
 }
 
-/// The `kchan` service, opened for stop, start and query.
-struct Service {
-    scm: SC_HANDLE,
-    svc: SC_HANDLE,
-}
+/// The `kchan` service, driven through the `kchan` command (`kchan driver
+/// stop|start`, the Service Control Manager underneath). Dropping it starts
+/// the service again whatever happened in the test.
+struct Service;
 
 impl Service {
-    fn open() -> Service {
-        // SAFETY: null machine and database names mean the local SCM.
-        let scm = unsafe { OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_CONNECT) };
-        assert!(!scm.is_null(), "OpenSCManagerW: {}", std::io::Error::last_os_error());
-        let name = wide("kchan");
-        // SAFETY: `scm` is open; `name` is NUL-terminated.
-        let svc = unsafe { OpenServiceW(scm, name.as_ptr(), SERVICE_STOP | SERVICE_START | SERVICE_QUERY_STATUS) };
-        assert!(!svc.is_null(), "OpenServiceW(kchan): {}", std::io::Error::last_os_error());
-        Service { scm, svc }
+    fn driver(&self, action: &str) -> std::process::Output {
+        kchan_command().args(["driver", action]).output().expect("run kchan.exe")
     }
 
-    fn state(&self) -> u32 {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open; `st` is a live local.
-        unsafe { QueryServiceStatus(self.svc, &mut st) };
-        st.dwCurrentState
+    /// Asks the service to stop (`kchan driver stop`, which returns once
+    /// DriverUnload ran), without waiting for it: on Windows the unload
+    /// waits for our handles.
+    fn request_stop(&self) -> Child {
+        let mut cmd = kchan_command();
+        cmd.args(["driver", "stop"]).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.spawn().expect("run kchan.exe")
     }
 
-    /// Asks the service to stop (`NtUnloadDriver`), without waiting.
-    fn request_stop(&self) {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open with SERVICE_STOP; `st` is a live local.
-        let ok = unsafe { ControlService(self.svc, SERVICE_CONTROL_STOP, &mut st) };
-        assert!(ok != 0, "ControlService(STOP): {}", std::io::Error::last_os_error());
-    }
-
-    fn wait_stopped(&self) {
-        assert!(wait_until(Duration::from_secs(10), || self.state() == SERVICE_STOPPED), "service stopped");
+    /// Waits for a [`Service::request_stop`] to finish: the service stopped.
+    fn wait_stopped(stop: Child) {
+        let out = stop.wait_with_output().expect("kchan driver stop");
+        assert!(out.status.success(), "kchan driver stop: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     fn start(&self) -> bool {
-        if self.state() == SERVICE_RUNNING {
-            return true;
-        }
-        // SAFETY: `svc` is open with SERVICE_START; no arguments.
-        unsafe { StartServiceW(self.svc, 0, std::ptr::null()) };
-        wait_until(Duration::from_secs(10), || self.state() == SERVICE_RUNNING)
+        self.driver("start").status.success()
     }
 }
 
 impl Drop for Service {
-    /// Restores the service whatever happened in the test.
     fn drop(&mut self) {
         if !self.start() {
             eprintln!("unload test: could not restart the kchan service");
         }
-        // SAFETY: both handles are open and closed once.
-        unsafe { CloseServiceHandle(self.svc) };
-        // SAFETY: as above.
-        unsafe { CloseServiceHandle(self.scm) };
     }
 }
 
@@ -142,8 +111,9 @@ fn wait_open() -> Device {
 #[test]
 fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() {
     let _g = serial();
-    let service = Service::open();
-    assert_eq!(service.state(), SERVICE_RUNNING, "the driver runs before the test");
+    let service = Service;
+    let status = service.driver("status");
+    assert!(status.status.success(), "the driver runs before the test: {}", String::from_utf8_lossy(&status.stdout));
     delete_value(LIVE_ALLOCS);
     delete_value(LIVE_BYTES);
 
@@ -158,24 +128,25 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     assert!(before.subscribers >= 2 && before.pool_allocations > 0);
 
     let mut handles = Some((a, b));
-    service.request_stop();
-    let wine = under_wine();
-    if wine {
+    let mut stop = Some(service.request_stop());
+    if under_wine() {
         // Wine: DriverUnload runs now and completes the pending receives.
-        service.wait_stopped();
+        stop.take().map(Service::wait_stopped);
     } else {
         // Windows: the unload waits for our handles; no new one opens.
-        assert!(Device::open().is_err(), "no new handle once the unload is pending");
+        let refused = wait_until(Duration::from_secs(10), || Device::open().is_err());
+        assert!(refused, "no new handle once the unload is pending");
         drop(handles.take());
     }
     for op in ra.iter_mut().chain(std::iter::once(&mut rb)) {
-        assert!(op.wait_event(5_000), "unload (Wine) or CLEANUP (Windows) must complete every pending receive");
-        let st = op.ntstatus();
-        assert!(st == STATUS_CANCELLED || st == 0, "completed cancelled or with events: {st:#x}");
+        assert!(
+            op.wait_timeout(Duration::from_secs(5)),
+            "unload (Wine) or CLEANUP (Windows) must complete every pending receive"
+        );
+        let st = op.status();
+        assert!(st == STATUS_CANCELLED || st == STATUS_SUCCESS, "completed cancelled or with events: {st:#x}");
     }
-    if !wine {
-        service.wait_stopped();
-    }
+    stop.map(Service::wait_stopped);
     assert!(Device::open().is_err(), "device must be gone after the stop");
     // Written at the end of DriverUnload, which the service state may not wait for.
     wait_until(Duration::from_secs(10), || read_qword(LIVE_BYTES).is_some());
@@ -192,7 +163,7 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     // The table and our subscriber's ring and queue.
     assert_eq!(st.channel.pool_allocations, 3, "fresh allocator counters: {:?}", st.channel);
     let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV after restart");
-    assert!(r.pending(), "RECV pends again after restart");
+    assert!(r.pended(), "RECV pends again after restart");
     dev.cancel(&mut r).expect("CancelIoEx");
-    assert!(r.wait_event(5_000));
+    assert!(r.wait_timeout(Duration::from_secs(5)));
 }
