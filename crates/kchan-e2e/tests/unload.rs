@@ -131,7 +131,9 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     let mut stop = Some(service.request_stop());
     if under_wine() {
         // Wine: DriverUnload runs now and completes the pending receives.
-        stop.take().map(Service::wait_stopped);
+        if let Some(stop) = stop.take() {
+            Service::wait_stopped(stop);
+        }
     } else {
         // Windows: the unload waits for our handles; no new one opens.
         let refused = wait_until(Duration::from_secs(10), || Device::open().is_err());
@@ -146,7 +148,9 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
         let st = op.status();
         assert!(st == STATUS_CANCELLED || st == STATUS_SUCCESS, "completed cancelled or with events: {st:#x}");
     }
-    stop.map(Service::wait_stopped);
+    if let Some(stop) = stop {
+        Service::wait_stopped(stop);
+    }
     assert!(Device::open().is_err(), "device must be gone after the stop");
     // Written at the end of DriverUnload, which the service state may not wait for.
     wait_until(Duration::from_secs(10), || read_qword(LIVE_BYTES).is_some());
