@@ -23,8 +23,8 @@
 //! characters, else as hex, and cut after `max_bytes` bytes with
 //! `… (N more bytes)`.
 
-use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use kchan::GapReason;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
@@ -84,46 +84,77 @@ pub fn reason_name(reason: GapReason) -> &'static str {
     }
 }
 
-/// Appends the event's line (with its newline) to `out`.
-pub fn event(out: &mut Vec<u8>, format: Format, e: &EventLine<'_>) {
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut *out, e).expect("writing JSON to a Vec cannot fail");
-        }
-        Format::Text { max_bytes } => {
-            let _ = write!(
-                out,
-                "#{:<8} kind {:<3} {}  {:>5} B",
-                e.seq,
-                e.kind,
-                humantime::format_rfc3339_micros(e.time),
-                e.payload.len()
-            );
-            text_payload(out, e.payload, max_bytes);
-        }
-    }
-    out.push(b'\n');
+/// Writes lines into a buffer, reusing what consecutive lines share: the
+/// time text (records of one generator chunk or inject message carry the
+/// same stamp) and the base64 scratch space.
+#[derive(Debug)]
+pub struct Lines {
+    format: Format,
+    time: Option<(SystemTime, String)>,
+    b64: String,
 }
 
-/// Appends the gap's line (with its newline) to `out`.
-pub fn gap(out: &mut Vec<u8>, format: Format, g: &GapLine) {
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut *out, g).expect("writing JSON to a Vec cannot fail");
-        }
-        Format::Text { .. } => {
-            let last = g.first_seq + g.count.saturating_sub(1);
-            let span = format!("#{}..#{last}", g.first_seq);
-            let _ = write!(
-                out,
-                "{span:<9} lost {} events ({}) at {}",
-                g.count,
-                reason_name(g.reason).replace('_', " "),
-                humantime::format_rfc3339_micros(g.time)
-            );
-        }
+impl Lines {
+    /// Lines in `format`.
+    pub fn new(format: Format) -> Lines {
+        Lines { format, time: None, b64: String::new() }
     }
-    out.push(b'\n');
+
+    /// Appends the event's line (with its newline) to `out`.
+    pub fn event(&mut self, out: &mut Vec<u8>, e: &EventLine<'_>) {
+        let time = rfc3339(&mut self.time, e.time);
+        match self.format {
+            Format::Json => {
+                let payload = match std::str::from_utf8(e.payload) {
+                    Ok(text) => Payload::Text(text),
+                    Err(_) => {
+                        self.b64.clear();
+                        STANDARD.encode_string(e.payload, &mut self.b64);
+                        Payload::Base64(&self.b64)
+                    }
+                };
+                let json = JsonEvent { seq: e.seq, kind: e.kind, time, qpc: e.qpc, len: e.payload.len(), payload };
+                serde_json::to_writer(&mut *out, &json).expect("writing JSON to a Vec cannot fail");
+            }
+            Format::Text { max_bytes } => {
+                let _ = write!(out, "#{:<8} kind {:<3} {time}  {:>5} B", e.seq, e.kind, e.payload.len());
+                text_payload(out, e.payload, max_bytes);
+            }
+        }
+        out.push(b'\n');
+    }
+
+    /// Appends the gap's line (with its newline) to `out`.
+    pub fn gap(&mut self, out: &mut Vec<u8>, g: &GapLine) {
+        let time = rfc3339(&mut self.time, g.time);
+        match self.format {
+            Format::Json => {
+                let gap = JsonGapInfo { first_seq: g.first_seq, count: g.count, reason: reason_name(g.reason) };
+                let json = JsonGap { v: SCHEMA_VERSION, time, qpc: g.qpc, gap };
+                serde_json::to_writer(&mut *out, &json).expect("writing JSON to a Vec cannot fail");
+            }
+            Format::Text { .. } => {
+                let last = g.first_seq + g.count.saturating_sub(1);
+                let span = format!("#{}..#{last}", g.first_seq);
+                let reason = reason_name(g.reason).replace('_', " ");
+                let _ = write!(out, "{span:<9} lost {} events ({reason}) at {time}", g.count);
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// `time` as RFC 3339 UTC with microseconds, formatted again only when it
+/// differs from the cached one.
+fn rfc3339(cache: &mut Option<(SystemTime, String)>, time: SystemTime) -> &str {
+    if cache.as_ref().is_none_or(|(at, _)| *at != time) {
+        let text = cache.take().map(|(_, t)| t).unwrap_or_default();
+        let mut text = text;
+        text.clear();
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{}", humantime::format_rfc3339_micros(time)));
+        *cache = Some((time, text));
+    }
+    &cache.as_ref().expect("just filled").1
 }
 
 /// `  text ...` or `  hex ...` (nothing for an empty payload), cut after
@@ -156,63 +187,58 @@ fn text_payload(out: &mut Vec<u8>, payload: &[u8], max_bytes: usize) {
     }
 }
 
-/// A time as RFC 3339 UTC with microseconds, written straight into the JSON.
-struct Rfc3339(SystemTime);
-
-impl Serialize for Rfc3339 {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_rfc3339_micros(self.0))
-    }
+/// The JSON payload field: `payload` (UTF-8) or `payload_b64`.
+enum Payload<'a> {
+    Text(&'a str),
+    Base64(&'a str),
 }
 
-/// Bytes as standard base64, written straight into the JSON.
-struct Base64<'a>(&'a [u8]);
-
-impl Serialize for Base64<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&Base64Display::new(self.0, &STANDARD))
-    }
+/// An event line's JSON; fields in this order.
+struct JsonEvent<'a> {
+    seq: u64,
+    kind: u16,
+    time: &'a str,
+    qpc: u64,
+    len: usize,
+    payload: Payload<'a>,
 }
 
-impl Serialize for EventLine<'_> {
+impl Serialize for JsonEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Event", 7)?;
         st.serialize_field("v", &SCHEMA_VERSION)?;
         st.serialize_field("seq", &self.seq)?;
         st.serialize_field("kind", &self.kind)?;
-        st.serialize_field("time", &Rfc3339(self.time))?;
+        st.serialize_field("time", self.time)?;
         st.serialize_field("qpc", &self.qpc)?;
-        st.serialize_field("len", &self.payload.len())?;
-        match std::str::from_utf8(self.payload) {
-            Ok(text) => st.serialize_field("payload", text)?,
-            Err(_) => st.serialize_field("payload_b64", &Base64(self.payload))?,
+        st.serialize_field("len", &self.len)?;
+        match self.payload {
+            Payload::Text(text) => st.serialize_field("payload", text)?,
+            Payload::Base64(b64) => st.serialize_field("payload_b64", b64)?,
         }
         st.end()
     }
 }
 
-impl Serialize for GapLine {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Inner {
-            first_seq: u64,
-            count: u64,
-            reason: &'static str,
-        }
-        let mut st = s.serialize_struct("Gap", 4)?;
-        st.serialize_field("v", &SCHEMA_VERSION)?;
-        st.serialize_field("time", &Rfc3339(self.time))?;
-        st.serialize_field("qpc", &self.qpc)?;
-        let inner = Inner { first_seq: self.first_seq, count: self.count, reason: reason_name(self.reason) };
-        st.serialize_field("gap", &inner)?;
-        st.end()
-    }
+/// A gap line's JSON: `{"v":1,"time":..,"qpc":..,"gap":{..}}`.
+#[derive(Serialize)]
+struct JsonGap<'a> {
+    v: u32,
+    time: &'a str,
+    qpc: u64,
+    gap: JsonGapInfo,
+}
+
+#[derive(Serialize)]
+struct JsonGapInfo {
+    first_seq: u64,
+    count: u64,
+    reason: &'static str,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
     use serde_json::Value;
     use std::time::Duration;
 
@@ -222,7 +248,7 @@ mod tests {
 
     fn line(format: Format, payload: &[u8]) -> String {
         let mut out = Vec::new();
-        event(&mut out, format, &EventLine { seq: 7, kind: 3, time: t(), qpc: 99, payload });
+        Lines::new(format).event(&mut out, &EventLine { seq: 7, kind: 3, time: t(), qpc: 99, payload });
         String::from_utf8(out).expect("always UTF-8")
     }
 
@@ -260,7 +286,7 @@ mod tests {
     fn json_gaps_name_what_was_lost_and_why() {
         let mut out = Vec::new();
         let g = GapLine { first_seq: 10, count: 5, reason: GapReason::Overwritten, time: t(), qpc: 42 };
-        gap(&mut out, Format::Json, &g);
+        Lines::new(Format::Json).gap(&mut out, &g);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["v"], 1);
         assert_eq!(v["gap"]["first_seq"], 10);
@@ -295,7 +321,7 @@ mod tests {
     fn text_gaps_show_the_missing_range() {
         let mut out = Vec::new();
         let g = GapLine { first_seq: 2, count: 37, reason: GapReason::RingFull, time: t(), qpc: 0 };
-        gap(&mut out, Format::Text { max_bytes: 8 }, &g);
+        Lines::new(Format::Text { max_bytes: 8 }).gap(&mut out, &g);
         let l = String::from_utf8(out).unwrap();
         assert_eq!(l, "#2..#38   lost 37 events (ring full) at 2025-12-01T14:40:00.123456Z\n");
     }

@@ -12,7 +12,7 @@
 //! - A reader that goes away (`| head -5`) ends the command with exit 0 and
 //!   nothing but the summary on stderr.
 
-use crate::lines::{self, EventLine, Format, GapLine};
+use crate::lines::{EventLine, Format, GapLine, Lines};
 use crate::names::DeviceName;
 use crate::wallclock::{self, WallClock};
 use crate::{commands, ctrl_c, TailArgs};
@@ -79,6 +79,7 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(To
     let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut clock = WallClock::new(wallclock::sample());
     let mut sampled = Instant::now();
+    let mut lines = Lines::new(format);
     let mut out = Vec::with_capacity(1 << 20);
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
@@ -107,7 +108,7 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(To
             match record {
                 Record::Event { seq, kind, timestamp, payload } => {
                     let time = clock.time_of(timestamp);
-                    lines::event(&mut out, format, &EventLine { seq, kind, time, qpc: timestamp, payload });
+                    lines.event(&mut out, &EventLine { seq, kind, time, qpc: timestamp, payload });
                     batch_totals.events += 1;
                     if args.count.is_some_and(|c| written.events + batch_totals.events >= c) {
                         count_reached = true;
@@ -116,7 +117,7 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(To
                 }
                 Record::Gap { first_seq, count, reason, timestamp } => {
                     let time = clock.time_of(timestamp);
-                    lines::gap(&mut out, format, &GapLine { first_seq, count, reason, time, qpc: timestamp });
+                    lines.gap(&mut out, &GapLine { first_seq, count, reason, time, qpc: timestamp });
                     batch_totals.gaps += 1;
                     batch_totals.lost += count;
                 }
