@@ -12,7 +12,9 @@
 //! - [`wine`]: the project's Wine prefix, its shim and its wineserver.
 //! - [`driver`]: install/start/stop/uninstall of the `kchan` service.
 //! - [`build`]: native and Windows builds, then [`pecheck`] on every `.sys`.
-//! - [`test`]: the test layers and the one-line `N passed, M failed` total.
+//! - [`test`]: the test layers and the one-line `N passed, M failed` total;
+//!   [`tail_checks`]: `kchan tail` seen from Linux (a closed pipe, rsyslog).
+//! - [`tail_rate`]: the events/s `kchan tail --json` writes.
 //! - [`demo`]: the main job, live.
 
 mod bench;
@@ -21,6 +23,8 @@ mod demo;
 mod driver;
 mod pecheck;
 mod setup;
+mod tail_checks;
+mod tail_rate;
 mod test;
 mod wine;
 
@@ -48,6 +52,8 @@ enum Command {
     Demo(demo::Args),
     /// Benchmark the seed's consumer designs and kchan's side by side.
     Bench(bench::Args),
+    /// Measure the events/s `kchan tail --json` writes to a file and to NUL.
+    TailRate(tail_rate::Args),
     /// Manage the kchan driver service in the project's Wine prefix.
     Driver {
         #[command(subcommand)]
@@ -87,6 +93,7 @@ fn run(command: Command) -> Result<()> {
         Command::Test(args) => test::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::TailRate(args) => tail_rate::run(args),
         Command::Driver { action } => driver::run(action),
         Command::CheckSys { path } => {
             pecheck::check_driver_image(&path)?;

@@ -7,8 +7,10 @@ use std::process::Command;
 
 /// Debian packages the build and the Wine harness need.
 /// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
-/// `libntoskrnl.a`; `wine64` runs the driver and the Windows programs.
-const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64"];
+/// `libntoskrnl.a`; `wine64` runs the driver and the Windows programs;
+/// `rsyslog` is the log shipper the e2e layer runs (its own `rsyslogd` on a
+/// private config) against `kchan tail --json`.
+const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64", "rsyslog"];
 
 /// The rustup target everything Windows is built for.
 const TARGET: &str = crate::WINDOWS_TARGET;

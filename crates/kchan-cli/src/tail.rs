@@ -69,7 +69,7 @@ pub fn run(args: TailArgs, name: &DeviceName) -> Result<(), String> {
         End::OutputClosed => "output closed",
     };
     eprintln!(
-        "kchan tail: {} events, {} gaps, {} lost in {seconds:.1} s ({why})",
+        "kchan tail: {} events, {} gaps, {} lost in {seconds:.2} s ({why})",
         totals.events, totals.gaps, totals.lost
     );
     Ok(())
