@@ -9,7 +9,8 @@ use std::process::Command;
 /// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
 /// `libntoskrnl.a`; `wine64` runs the driver and the Windows programs;
 /// `rsyslog` is the log shipper the e2e layer runs (its own `rsyslogd` on a
-/// private config) against `kchan tail --json`.
+/// private config) against `kchan tail --json` (where systemd runs, Debian's
+/// package also enables the system's rsyslog service; the tests never use it).
 const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64", "rsyslog"];
 
 /// The rustup target everything Windows is built for.

@@ -180,7 +180,7 @@ fn rsyslog_reads_the_ndjson(prefix: &Prefix) -> Result<()> {
         .context("starting rsyslogd (run `cargo xtask setup`)")?;
     let result = (|| -> Result<()> {
         // A 20 KiB ring under a flat-out generator: events and gap lines.
-        kchan(prefix, &["gen", "--rate", "0", "--kind", "13"])?;
+        kchan(prefix, &["gen", "--rate", "0", "--burst", "256", "--kind", "13"])?;
         let exe = crate::build::cli_exe();
         let tail = prefix
             .command("wine")

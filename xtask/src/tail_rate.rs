@@ -92,7 +92,8 @@ fn measure(prefix: &Prefix, dir: &Path, sink: Sink, rate: u32, size: u32, second
     let win = |p: &Path| format!("Z:{}", p.display()).replace('/', "\\");
     let (out, err) = (dir.join("out.ndjson"), dir.join("stderr.txt"));
     let _ = std::fs::remove_file(&out);
-    let burst = (rate / 1000).max(1).to_string();
+    // The bench's bursts: 256 per wake-up flat out, 10,000 wake-ups/s paced.
+    let burst = if rate == 0 { 256 } else { (rate / 10_000).max(1) }.to_string();
     let (rate_s, size_s, secs) = (rate.to_string(), size.to_string(), seconds.to_string());
     let gen =
         prefix.wine_output(&[exe, "gen", "--rate", &rate_s, "--size", &size_s, "--burst", &burst, "--kind", "14"])?;

@@ -90,19 +90,40 @@ pub fn reason_name(reason: GapReason) -> &'static str {
 #[derive(Debug)]
 pub struct Lines {
     format: Format,
-    time: Option<(SystemTime, String)>,
+    time: TimeText,
     b64: String,
+}
+
+/// The last time formatted, and its text.
+#[derive(Debug, Default)]
+struct TimeText {
+    at: Option<SystemTime>,
+    text: String,
+}
+
+impl TimeText {
+    /// `time` as RFC 3339 UTC with microseconds; formatted only when it is
+    /// not the time asked for last.
+    fn of(&mut self, time: SystemTime) -> &str {
+        if self.at != Some(time) {
+            use std::fmt::Write as _;
+            self.text.clear();
+            let _ = write!(self.text, "{}", humantime::format_rfc3339_micros(time));
+            self.at = Some(time);
+        }
+        &self.text
+    }
 }
 
 impl Lines {
     /// Lines in `format`.
     pub fn new(format: Format) -> Lines {
-        Lines { format, time: None, b64: String::new() }
+        Lines { format, time: TimeText::default(), b64: String::new() }
     }
 
     /// Appends the event's line (with its newline) to `out`.
     pub fn event(&mut self, out: &mut Vec<u8>, e: &EventLine<'_>) {
-        let time = rfc3339(&mut self.time, e.time);
+        let time = self.time.of(e.time);
         match self.format {
             Format::Json => {
                 let payload = match std::str::from_utf8(e.payload) {
@@ -126,7 +147,7 @@ impl Lines {
 
     /// Appends the gap's line (with its newline) to `out`.
     pub fn gap(&mut self, out: &mut Vec<u8>, g: &GapLine) {
-        let time = rfc3339(&mut self.time, g.time);
+        let time = self.time.of(g.time);
         match self.format {
             Format::Json => {
                 let gap = JsonGapInfo { first_seq: g.first_seq, count: g.count, reason: reason_name(g.reason) };
@@ -142,19 +163,6 @@ impl Lines {
         }
         out.push(b'\n');
     }
-}
-
-/// `time` as RFC 3339 UTC with microseconds, formatted again only when it
-/// differs from the cached one.
-fn rfc3339(cache: &mut Option<(SystemTime, String)>, time: SystemTime) -> &str {
-    if cache.as_ref().is_none_or(|(at, _)| *at != time) {
-        let text = cache.take().map(|(_, t)| t).unwrap_or_default();
-        let mut text = text;
-        text.clear();
-        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{}", humantime::format_rfc3339_micros(time)));
-        *cache = Some((time, text));
-    }
-    &cache.as_ref().expect("just filled").1
 }
 
 /// `  text ...` or `  hex ...` (nothing for an empty payload), cut after
@@ -176,8 +184,9 @@ fn text_payload(out: &mut Vec<u8>, payload: &[u8], max_bytes: usize) {
         _ => {
             let end = payload.len().min(max_bytes);
             out.extend_from_slice(b"  hex ");
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
             for b in &payload[..end] {
-                let _ = write!(out, "{b:02x}");
+                out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]);
             }
             end
         }
