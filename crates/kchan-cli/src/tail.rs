@@ -60,22 +60,26 @@ pub fn run(args: TailArgs, name: &DeviceName) -> Result<(), String> {
     ctrl_c::install(sub.wakeup());
     let format = if args.json { Format::Json } else { Format::Text { max_bytes: args.max_bytes } };
     let start = Instant::now();
-    let (totals, end) = stream(&mut sub, &args, format)?;
+    let mut totals = Totals::default();
+    let end = stream(&mut sub, &args, format, &mut totals);
     let seconds = start.elapsed().as_secs_f64();
     let why = match end {
-        End::Count => "count reached",
-        End::Time => "time up",
-        End::Interrupted => "interrupted",
-        End::OutputClosed => "output closed",
+        Ok(End::Count) => "count reached",
+        Ok(End::Time) => "time up",
+        Ok(End::Interrupted) => "interrupted",
+        Ok(End::OutputClosed) => "output closed",
+        Err(_) => "failed",
     };
     eprintln!(
         "kchan tail: {} events, {} gaps, {} lost in {seconds:.2} s ({why})",
         totals.events, totals.gaps, totals.lost
     );
-    Ok(())
+    end.map(drop)
 }
 
-fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(Totals, End), String> {
+/// Writes lines until the stream ends, counting in `written` what reached
+/// the output (so the summary is right however it ends).
+fn stream(sub: &mut Subscription, args: &TailArgs, format: Format, written: &mut Totals) -> Result<End, String> {
     let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut clock = WallClock::new(wallclock::sample());
     let mut sampled = Instant::now();
@@ -83,14 +87,13 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(To
     let mut out = Vec::with_capacity(1 << 20);
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
-    let mut written = Totals::default();
     loop {
         if ctrl_c::stopped() {
-            return Ok((written, End::Interrupted));
+            return Ok(End::Interrupted);
         }
         let now = Instant::now();
         let timeout = match deadline {
-            Some(d) if now >= d => return Ok((written, End::Time)),
+            Some(d) if now >= d => return Ok(End::Time),
             Some(d) => (d - now).min(WAIT_SLICE),
             None => WAIT_SLICE,
         };
@@ -129,11 +132,11 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format) -> Result<(To
                 written.gaps += batch_totals.gaps;
                 written.lost += batch_totals.lost;
             }
-            Err(e) if reader_gone(&e) => return Ok((written, End::OutputClosed)),
+            Err(e) if reader_gone(&e) => return Ok(End::OutputClosed),
             Err(e) => return Err(format!("cannot write the output: {e}")),
         }
         if count_reached {
-            return Ok((written, End::Count));
+            return Ok(End::Count);
         }
     }
 }
