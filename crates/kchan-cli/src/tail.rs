@@ -97,7 +97,10 @@ fn stream(sub: &mut Subscription, args: &TailArgs, format: Format, written: &mut
             Some(d) => (d - now).min(WAIT_SLICE),
             None => WAIT_SLICE,
         };
-        let Some(batch) = sub.next_batch_timeout(timeout).map_err(|e| e.to_string())? else {
+        let Some(batch) = sub
+            .next_batch_timeout(timeout)
+            .map_err(|e| format!("the stream stopped: {e} (was the driver stopped?)"))?
+        else {
             continue;
         };
         if sampled.elapsed() >= CLOCK_REFRESH {
