@@ -26,6 +26,15 @@ fn ok(args: &[&str]) -> String {
     stdout
 }
 
+/// Runs `kchan ARGS`, which must fail with one stderr line containing `hint`.
+fn fails_with_one_line(args: &[&str], hint: &str) {
+    let out = kchan(args);
+    assert!(!out.status.success(), "{args:?} must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(hint), "{args:?}: {stderr}");
+}
+
 #[test]
 fn stats_json_has_the_channel_counters() {
     let v: Value = serde_json::from_str(ok(&["stats", "--json"]).trim()).expect("one JSON object");
@@ -99,11 +108,7 @@ fn bad_arguments_get_one_line_naming_the_fix() {
         (&["inject", "--kind", "1"][..], "--data"),
         (&["gen", "--rate", "fast"][..], "invalid value"),
     ] {
-        let out = kchan(args);
-        assert!(!out.status.success(), "{args:?} must fail");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+        fails_with_one_line(args, hint);
     }
 }
 
@@ -143,11 +148,7 @@ fn device_is_reached_by_name_with_or_without_its_prefix() {
         (&["driver", "status", "--service", "nosuch"][..], "nosuch service is not installed"),
         (&["driver", "install", "--sys", r"C:\no\such.sys"][..], "no driver image"),
     ] {
-        let out = kchan(args);
-        assert!(!out.status.success(), "{args:?} must fail");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+        fails_with_one_line(args, hint);
     }
 }
 
