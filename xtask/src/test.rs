@@ -23,7 +23,8 @@ use anyhow::Result;
 use runner::run_tests;
 use std::process::Command;
 use std::time::Duration;
-use tally::{Checks, Tally};
+use tally::Checks;
+pub use tally::Tally;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -202,5 +203,7 @@ fn run_e2e(prefix: &Prefix) -> Tally {
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);
-    run_tests("e2e", cmd, Layer::E2e.limit())
+    let mut tally = run_tests("e2e", cmd, Layer::E2e.limit());
+    tally.add(crate::tail_checks::run(prefix));
+    tally
 }
