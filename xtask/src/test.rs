@@ -184,6 +184,9 @@ fn run_e2e(prefix: &Prefix) -> Tally {
         return Tally { failed: 1, ..Tally::default() };
     }
     let mut cmd = windows_test_command(prefix);
+    // Where winedevice.exe's stderr goes, as a Windows path (Z: is /).
+    let log = prefix.session_log();
+    cmd.env("KCHAN_E2E_SESSION_LOG", format!("Z:{}", log.display()).replace('/', "\\"));
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);

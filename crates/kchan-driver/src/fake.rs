@@ -373,11 +373,27 @@ impl FakeIo {
     /// `IoCancelIrp`: sets `Cancel`, and if it swaps the cancel routine
     /// out, calls it with the IRP (the routine then owns it).
     pub fn cancel(&self, irp: &Arc<IrpCell>) {
-        irp.cancel.store(true, Ordering::SeqCst);
-        if irp.routine.swap(false, Ordering::SeqCst) {
-            let owned = FakeIrp { cell: irp.clone(), buffer: Vec::new(), staged: (0, 0), next: None };
-            self.device.cancel_receive(owned);
+        if let Some(owned) = self.begin_cancel(irp) {
+            self.run_cancel_routine(owned);
         }
+    }
+
+    /// The first half of `IoCancelIrp`: sets `Cancel` and swaps the cancel
+    /// routine out; the IRP if that won it (its cancel routine is then
+    /// about to run: [`FakeIo::run_cancel_routine`]).
+    pub fn begin_cancel(&self, irp: &Arc<IrpCell>) -> Option<FakeIrp> {
+        irp.cancel.store(true, Ordering::SeqCst);
+        irp.routine.swap(false, Ordering::SeqCst).then(|| FakeIrp {
+            cell: irp.clone(),
+            buffer: Vec::new(),
+            staged: (0, 0),
+            next: None,
+        })
+    }
+
+    /// The second half: the cancel routine runs with the IRP it owns.
+    pub fn run_cancel_routine(&self, irp: FakeIrp) {
+        self.device.cancel_receive(irp);
     }
 
     /// `IRP_MJ_CLEANUP` (the last handle closed).

@@ -19,6 +19,8 @@
 //! On non-Windows targets this crate is empty.
 #![cfg(windows)]
 
+pub mod service;
+
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
     GenConfig, StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_STATS,
@@ -37,7 +39,7 @@ use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, GetOverlappedResult, OVERLAPPED};
 
 /// `STATUS_PENDING`, as found in `OVERLAPPED::Internal` while a request pends.
-pub const STATUS_PENDING: usize = 0x103;
+pub const STATUS_PENDING: usize = kchan_proto::STATUS_PENDING as usize;
 
 /// The driver is one shared resource (channel-wide counters, the
 /// generator, the service itself): tests in one binary take this lock so
@@ -74,21 +76,20 @@ impl Device {
         Device::open().unwrap_or_else(|e| panic!(r"cannot open \\.\kchan (is kchan.sys loaded in WINEPREFIX?): {e}"))
     }
 
+    /// Opens `\\.\kchan` overlapped with `access` (`GENERIC_READ`, ...).
+    pub fn open_with_access(access: u32) -> io::Result<Device> {
+        Device::open_raw(access, FILE_FLAG_OVERLAPPED)
+    }
+
     fn open_with(flags: u32) -> io::Result<Device> {
-        let name: Vec<u16> = r"\\.\kchan".encode_utf16().chain([0]).collect();
+        Device::open_raw(GENERIC_READ | GENERIC_WRITE, flags)
+    }
+
+    fn open_raw(access: u32, flags: u32) -> io::Result<Device> {
+        let name: Vec<u16> = kchan_proto::DEVICE_PATH.encode_utf16().chain([0]).collect();
         // SAFETY: `name` is NUL-terminated and outlives the call; null
         // security attributes and template are allowed.
-        let h = unsafe {
-            CreateFileW(
-                name.as_ptr(),
-                GENERIC_READ | GENERIC_WRITE,
-                0,
-                ptr::null(),
-                OPEN_EXISTING,
-                flags,
-                ptr::null_mut(),
-            )
-        };
+        let h = unsafe { CreateFileW(name.as_ptr(), access, 0, ptr::null(), OPEN_EXISTING, flags, ptr::null_mut()) };
         if h == INVALID_HANDLE_VALUE {
             return Err(io::Error::last_os_error());
         }

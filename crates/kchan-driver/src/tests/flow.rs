@@ -7,9 +7,9 @@ use crate::Config;
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::*;
 
-const RW: Option<u32> = Some(FILE_READ_DATA | FILE_WRITE_DATA);
+pub(super) const RW: Option<u32> = Some(FILE_READ_DATA | FILE_WRITE_DATA);
 
-fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
+pub(super) fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
     let mut buf = vec![0u8; MAX_INJECT_BYTES];
     let mut b = InjectBuilder::new(&mut buf).unwrap();
     for (kind, payload) in records {
@@ -20,7 +20,7 @@ fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
     buf
 }
 
-fn stats(io: &FakeIo, h: &crate::fake::FakeHandle) -> StatsReply {
+pub(super) fn stats(io: &FakeIo, h: &crate::fake::FakeHandle) -> StatsReply {
     let sent = io.ioctl(h, IOCTL_STATS, &[], core::mem::size_of::<StatsReply>());
     assert_eq!(sent.status, STATUS_SUCCESS);
     StatsReply::parse(&sent.irp.completion().unwrap().output).unwrap()
