@@ -101,3 +101,16 @@ fn coalesced_receives_complete_on_the_timer() {
     io.close(&h);
     io.unload();
 }
+
+#[test]
+fn a_receive_cancelled_before_it_is_dispatched_completes_cancelled_at_once() {
+    let io = FakeIo::new(Config::default());
+    let (h, _) = io.open(RW);
+    let irp = FakeIo::build(&h, IOCTL_RECV, &[], 64 * 1024);
+    let cell = irp.cell();
+    io.cancel(&cell); // IoCancelIrp before the driver set a cancel routine: only `Cancel`
+    assert_eq!(io.send(irp), STATUS_CANCELLED);
+    assert_eq!((cell.completions(), cell.marked_pending()), (1, false));
+    io.close(&h);
+    io.unload();
+}
