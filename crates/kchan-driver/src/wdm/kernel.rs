@@ -3,8 +3,6 @@
 
 use super::clock::KernelClock;
 use crate::kernel::{self, HandleWords, IoctlParams, Irql, NtStatus};
-#[cfg(debug_assertions)]
-use kchan_km::ffi::KeGetCurrentIrql;
 use kchan_km::ffi::{DeviceObject, Irp as RawIrp, NOTIFICATION_EVENT, SYNCHRONIZATION_EVENT};
 use kchan_km::irp::{CancelableIrp, Irp};
 use kchan_km::sync::{Event, SpinLock};
@@ -23,12 +21,7 @@ impl kernel::Kernel for Wdm {
     /// serves are compiled out of release builds, so a release image does
     /// not depend on the export).
     fn current_irql() -> Irql {
-        #[cfg(debug_assertions)]
-        // SAFETY: any IRQL; the exported function, not mingw's CR8 inline.
-        let irql = Irql::from_raw(unsafe { KeGetCurrentIrql() });
-        #[cfg(not(debug_assertions))]
-        let irql = Irql::Passive;
-        irql
+        Irql::from_raw(kchan_km::irql::current())
     }
 
     fn log(args: core::fmt::Arguments<'_>) {
