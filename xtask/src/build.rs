@@ -15,7 +15,7 @@ pub fn windows_release_dir() -> PathBuf {
 
 /// The driver image, after [`driver_image`] has built it.
 pub fn sys_path() -> PathBuf {
-    windows_release_dir().join("kchan.sys")
+    windows_release_dir().join(kchan_proto::DRIVER_FILE)
 }
 
 /// The `kchan` command built for Windows.
