@@ -1,5 +1,5 @@
 //! [`Wdm`]: the core's kernel operations over `kchan-km` (IRPs as owned
-//! values, the spin lock, `KEVENT`, `KeGetCurrentIrql`, `DbgPrint`).
+//! values, the spin lock, `KEVENT`, the IRQL, `DbgPrint`).
 
 use super::clock::KernelClock;
 use crate::kernel::{self, HandleWords, IoctlParams, Irql, NtStatus};
@@ -17,9 +17,7 @@ impl kernel::Kernel for Wdm {
     type Event = Event;
     type Clock = KernelClock;
 
-    /// `KeGetCurrentIrql`, imported by debug builds only (the checks it
-    /// serves are compiled out of release builds, so a release image does
-    /// not depend on the export).
+    /// CR8, read in debug builds only (see `kchan_km::irql`).
     fn current_irql() -> Irql {
         Irql::from_raw(kchan_km::irql::current())
     }
