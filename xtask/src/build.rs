@@ -18,11 +18,11 @@ pub fn windows_release_dir() -> PathBuf {
 /// Every driver image the build makes: (the package that builds it, the
 /// file cargo writes, the `.sys` it is installed as). The image checks, the
 /// package and the harness take the list from here.
-pub const DRIVER_IMAGES: &[(&str, &str, &str)] = &[("kchan-driver", "kchan_driver.dll", "kchan.sys")];
+pub const DRIVER_IMAGES: &[(&str, &str, &str)] = &[("kchan-sys", "kchan_sys.dll", kchan_proto::DRIVER_FILE)];
 
 /// The driver image, after [`driver_image`] has built it.
 pub fn sys_path() -> PathBuf {
-    windows_release_dir().join(DRIVER_IMAGES[0].2)
+    windows_release_dir().join(kchan_proto::DRIVER_FILE)
 }
 
 /// The `kchan` command built for Windows.

@@ -26,6 +26,8 @@
 //! On non-Windows targets this crate is empty.
 #![cfg(windows)]
 
+pub mod service;
+
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{GenConfig, StatsReply, SubscribeConfig, VersionInfo, IOCTL_SUBSCRIBE};
 use std::io;
@@ -74,6 +76,12 @@ impl Device {
     /// Opens `\\.\kchan`, panicking with a hint when the driver is absent.
     pub fn must_open() -> Device {
         Device::open().unwrap_or_else(|e| panic!(r"cannot open \\.\kchan (is kchan.sys loaded in WINEPREFIX?): {e}"))
+    }
+
+    /// Opens `\\.\kchan` overlapped with exactly `access` (`GENERIC_READ`, ...).
+    pub fn open_with_access(access: u32) -> kchan::Result<Device> {
+        let handle = kchan::raw::open_with_access(kchan::DEVICE_PATH, access, true)?;
+        kchan::Device::from_handle(handle).map(|device| Device { device })
     }
 
     /// The raw handle.

@@ -207,7 +207,7 @@ fn unclaimable_request_is_left_for_its_canceller() {
     ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
     ch.publish(1, b"a", &mut sink);
     assert_eq!(sink.0.len(), 1);
-    assert_eq!(sink.0[0].0.id, 2, "skipped the doomed one");
+    assert_eq!(sink.0[0].0.id, 2, "skipped the one its canceller owns");
     assert_eq!(ch.cancel(id, 1).map(|r| r.id), Some(1));
 }
 

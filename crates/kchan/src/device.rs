@@ -39,7 +39,14 @@ impl Device {
 
     /// Opens the device at `path` and checks the driver's protocol version.
     pub fn open_path(path: &str) -> Result<Device> {
-        let handle = handle::open(path, true)?;
+        Device::from_handle(handle::open(path, true)?)
+    }
+
+    /// Takes an overlapped handle on a kchan device opened by the caller
+    /// (e.g. with [`raw::open_with_access`](crate::raw::open_with_access),
+    /// for a handle with less access than [`Device::open`] asks for) and
+    /// checks the driver's protocol version.
+    pub fn from_handle(handle: OwnedHandle) -> Result<Device> {
         let mut out = [0u8; core::mem::size_of::<VersionInfo>()];
         let n = control(handle.as_handle(), IOCTL_VERSION, &[], &mut out).map_err(|e| Error::request("version", e))?;
         let version = VersionInfo::parse(&out[..n]).map_err(|_| Error::VersionMismatch {

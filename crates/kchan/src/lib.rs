@@ -94,6 +94,16 @@ pub mod raw {
     pub fn open(path: &str, overlapped: bool) -> crate::Result<std::os::windows::io::OwnedHandle> {
         crate::sys::windows::handle::open(path, overlapped)
     }
+
+    /// Opens `path` with exactly `access` (`GENERIC_READ`, ...), where
+    /// [`open`] asks for read and write and falls back to read only.
+    pub fn open_with_access(
+        path: &str,
+        access: u32,
+        overlapped: bool,
+    ) -> crate::Result<std::os::windows::io::OwnedHandle> {
+        crate::sys::windows::handle::open_with_access(path, access, overlapped)
+    }
 }
 
 pub use kchan_proto as proto;

@@ -11,10 +11,21 @@ use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAGS_AND_ATTRIBUTES, FILE_FLAG_OVERLAPPED, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING,
 };
 
-/// Opens `path` for reading and writing: for overlapped I/O (what the
-/// client uses), or synchronous (a second request on the handle then waits
-/// for the first on Windows).
+/// Opens `path`: for overlapped I/O (what the client uses), or synchronous
+/// (a second request on the handle then waits for the first on Windows).
+///
+/// Read and write when allowed (SYSTEM and Administrators), read only
+/// otherwise: the device lets every user subscribe and receive, and only
+/// publishing and the generator need write access.
 pub(crate) fn open(path: &str, overlapped: bool) -> Result<OwnedHandle, Error> {
+    match open_with_access(path, GENERIC_READ | GENERIC_WRITE, overlapped) {
+        Err(Error::AccessDenied) => open_with_access(path, GENERIC_READ, overlapped),
+        other => other,
+    }
+}
+
+/// Opens `path` with exactly `access` (`GENERIC_READ`, ...).
+pub(crate) fn open_with_access(path: &str, access: u32, overlapped: bool) -> Result<OwnedHandle, Error> {
     let wide: Vec<u16> = path.encode_utf16().chain(Some(0)).collect();
     let flags: FILE_FLAGS_AND_ATTRIBUTES = if overlapped { FILE_FLAG_OVERLAPPED } else { 0 };
     // SAFETY: `wide` is NUL-terminated and outlives the call; the security
@@ -22,7 +33,7 @@ pub(crate) fn open(path: &str, overlapped: bool) -> Result<OwnedHandle, Error> {
     let handle = unsafe {
         CreateFileW(
             wide.as_ptr(),
-            GENERIC_READ | GENERIC_WRITE,
+            access,
             FILE_SHARE_READ | FILE_SHARE_WRITE,
             std::ptr::null(),
             OPEN_EXISTING,
