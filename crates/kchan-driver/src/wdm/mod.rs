@@ -66,7 +66,7 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { name: "kchan", config: Config::default(), registry_path: ptr::null(), hooks: None }
+        Options { name: kchan_proto::DEVICE_NAME, config: Config::default(), registry_path: ptr::null(), hooks: None }
     }
 }
 
