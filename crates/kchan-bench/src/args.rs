@@ -3,8 +3,10 @@
 //! One invocation is one measurement:
 //! - `run`: one consumer design (`--mode`) against one source (`--source`)
 //!   at one rate, for `--seconds` after a warm-up;
-//! - `control`: `IOCTL_STATS` round trips on a kchan-k8 handle, idle and
-//!   while the generator runs flat out;
+//! - `floor`: the machine's floors, `IOCTL_VERSION` round trips on an idle
+//!   handle and one-event deliveries to one pending receive;
+//! - `control`: `IOCTL_STATS` round trips on a kchan-k8 handle in
+//!   interleaved blocks: idle, source at half rate, idle, source flat out;
 //! - `inject`: the user-mode source that `run --source inject` spawns, a
 //!   process of its own so that the consumer's CPU time is its own.
 
@@ -24,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// One consumer design against one source at one rate; prints one JSON line.
     Run(RunArgs),
+    /// The floors: no-op round trips and one-event deliveries; one JSON line.
+    Floor(FloorArgs),
     /// Control-plane latency: IOCTL_STATS round trips, idle and loaded; one JSON line.
     Control(ControlArgs),
     /// Publish events through IOCTL_INJECT at a rate (the user-mode source).
@@ -71,8 +75,10 @@ impl Mode {
 /// Where events come from.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// The driver's generator thread (IOCTL_GEN_START).
+    /// The driver's generator thread (IOCTL_GEN_START): drops when the ring is full.
     Gen,
+    /// The generator, waiting for room in the ring instead of dropping.
+    GenWait,
     /// A separate `kchan-bench inject` process (IOCTL_INJECT in batches).
     Inject,
 }
@@ -82,6 +88,7 @@ impl Source {
     pub fn name(self) -> &'static str {
         match self {
             Source::Gen => "gen",
+            Source::GenWait => "gen-wait",
             Source::Inject => "inject",
         }
     }
@@ -123,9 +130,9 @@ pub struct RunArgs {
     /// Completion policy of the kchan modes.
     #[arg(long, value_enum, default_value = "adaptive")]
     pub policy: Policy,
-    /// Driver ring bytes of the consumer's subscriber (default: the driver's default ring).
-    #[arg(long)]
-    pub ring_bytes: Option<u32>,
+    /// Driver ring bytes of the consumer's subscriber, the same for every mode.
+    #[arg(long, default_value_t = DEFAULT_RING_BYTES)]
+    pub ring_bytes: u32,
     /// Generator events per wake-up (default: 1 up to 10k/s, then rate/10k; 256 flat out).
     #[arg(long)]
     pub burst: Option<u32>,
@@ -145,17 +152,38 @@ impl RunArgs {
     }
 }
 
+/// Ring every mode subscribes with unless told otherwise: 4 MiB, the
+/// client library's default.
+pub const DEFAULT_RING_BYTES: u32 = 4 << 20;
+
+/// Options of `kchan-bench floor`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FloorArgs {
+    /// Round trips, and deliveries, measured.
+    #[arg(long, default_value_t = 1000)]
+    pub samples: u32,
+    /// Payload bytes of the injected events.
+    #[arg(long, default_value_t = 32)]
+    pub size: u32,
+}
+
 /// Options of `kchan-bench control`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ControlArgs {
-    /// The load: the driver's generator or the injector process, flat out.
+    /// The load: the driver's generator or the injector process.
     #[arg(long, value_enum, default_value = "gen")]
     pub source: Source,
     /// Payload bytes of the load.
     #[arg(long, default_value_t = 32)]
     pub size: u32,
-    /// Round trips measured in each phase (idle, loaded).
-    #[arg(long, default_value_t = 1000)]
+    /// The load's rate in the half-rate blocks, events/s (half the source's highest).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub half_rate: u32,
+    /// Cycles of four blocks: idle, half rate, idle, flat out.
+    #[arg(long, default_value_t = 5)]
+    pub cycles: u32,
+    /// Round trips measured in each block.
+    #[arg(long, default_value_t = 100)]
     pub samples: u32,
     /// Pause between two round trips, in microseconds.
     #[arg(long, default_value_t = 1000)]
@@ -206,7 +234,7 @@ mod tests {
         assert_eq!(a.source, Source::Inject);
         assert_eq!((a.rate, a.size), (10_000, 256));
         assert_eq!(a.policy, Policy::Adaptive);
-        assert_eq!(a.ring_bytes, None);
+        assert_eq!(a.ring_bytes, DEFAULT_RING_BYTES);
     }
 
     #[test]
@@ -224,6 +252,7 @@ mod tests {
     #[test]
     fn rejects_unknown_modes() {
         assert!(Cli::try_parse_from(["kchan-bench", "run", "--mode", "seed"]).is_err());
+        assert!(Cli::try_parse_from(["kchan-bench", "run", "--mode", "seed-sync", "--source", "gen-wait"]).is_ok());
         assert!(Cli::try_parse_from(["kchan-bench", "inject", "--rate", "-1"]).is_err());
     }
 }

@@ -107,6 +107,20 @@ impl<R: Request> Subscriber<R> {
         }
     }
 
+    /// Record bytes a publish can store now without a loss (a pending tail
+    /// gap needs its record's room first). A subscriber that never had a
+    /// receive pending is not consuming: it reports unlimited room, so a
+    /// source waiting for room is not held back by a handle that only
+    /// sends control requests.
+    pub(crate) fn room(&self) -> usize {
+        match self.ring.as_ref() {
+            Some(ring) if self.pending_high_water > 0 => {
+                ring.free().saturating_sub(if self.tail_gap.is_some() { GAP_RECORD_SIZE } else { 0 })
+            }
+            _ => usize::MAX,
+        }
+    }
+
     /// When the policy will complete without further events, if it waits for time.
     pub(crate) fn deadline(&self) -> Option<u64> {
         if self.policy == CompletionPolicy::Immediate || self.queue.live() == 0 {

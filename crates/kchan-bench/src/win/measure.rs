@@ -5,14 +5,14 @@
 //! `--seconds`: the events and completions the consumer counts, the
 //! latency of every event, the driver's counters of this subscriber
 //! (published, dropped) and this process's CPU time, each as the difference
-//! between the window's two ends. A watchdog ends the process if the
+//! between the window's two ends, and the ring's largest occupancy so far. A watchdog ends the process if the
 //! consumer blocks for good (a seed's receive waits forever when no event
 //! comes).
 
 use super::clock::process_cpu_ticks;
 use super::{consumer, source};
 use crate::args::{Policy, RunArgs};
-use crate::report::{run_json, RunMeasure, RunSetup, Tally};
+use crate::report::run::{run_json, RunMeasure, RunSetup, Tally};
 use std::time::{Duration, Instant};
 
 /// How long the first event may take to arrive (the injector process starts).
@@ -84,6 +84,8 @@ fn measure(consumer: &mut dyn consumer::Consumer, args: &RunArgs) -> Result<RunM
         dropped: after.dropped().saturating_sub(before.dropped()),
         published: after.published.saturating_sub(before.published),
         cpu_ticks,
+        ring_bytes: after.ring_capacity,
+        ring_high_water: after.ring_high_water,
     })
 }
 
