@@ -68,8 +68,9 @@
 //!   the buffer/fill thresholds trigger. The consumer thus sees about one
 //!   completion in flight at moderate rates (latency of K=1) while K receives
 //!   stay posted for bursts.
-//! - `ONE_EVENT_PER_COMPLETION` delivers exactly one record per completion
-//!   (the seed's design, for comparison).
+//! - `ONE_EVENT_PER_COMPLETION` delivers exactly one event per completion
+//!   (the seed's design, for comparison), with the gap records next to it:
+//!   a gap is not an event and never takes a receive of its own.
 //!
 //! # Cancel, complete, close race
 //!

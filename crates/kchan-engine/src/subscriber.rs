@@ -2,7 +2,7 @@
 //! completion policy and counters. Plain state; the channel calls it under
 //! its lock and never lets it allocate.
 
-use crate::ring::Ring;
+use crate::ring::{Drained, Ring};
 use crate::{queue::Queue, EngineError, Limits, Outcome, Request, Sink};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
@@ -223,10 +223,14 @@ impl<R: Request> Subscriber<R> {
     fn fill(&mut self, buf: &mut [u8]) -> (usize, u32) {
         let cap = buf.len().min(u32::MAX as usize) & !7;
         let (head, body) = buf[..cap].split_at_mut(BATCH_HEADER_SIZE);
-        let max_records = if self.one_event { 1 } else { u32::MAX };
-        let mut d = self.ring.as_mut().map(|r| r.drain_into(body, max_records)).unwrap_or_default();
+        let mut d = match self.ring.as_mut() {
+            None => Drained::default(),
+            Some(ring) if self.one_event => drain_one_event(ring, body),
+            Some(ring) => ring.drain_into(body, u32::MAX),
+        };
+        // A tail gap follows the last record: it goes out with it.
         let ring_empty = self.ring.as_ref().is_none_or(Ring::is_empty);
-        if ring_empty && d.records < max_records && body.len() - d.bytes >= GAP_RECORD_SIZE {
+        if ring_empty && body.len() - d.bytes >= GAP_RECORD_SIZE {
             if let Some((g, ts)) = self.tail_gap.take() {
                 body[d.bytes..d.bytes + GAP_RECORD_SIZE].copy_from_slice(&gap_record_bytes(&g, ts));
                 d.bytes += GAP_RECORD_SIZE;
@@ -353,6 +357,25 @@ impl<R: Request> Subscriber<R> {
     pub(crate) fn balanced(&self) -> bool {
         self.closing || self.stats().balanced()
     }
+}
+
+/// One-event mode (the seed's one event per receive): the next event and the
+/// gap records in front of it, which say what was lost before it. A gap is
+/// not an event: taking a receive of its own would halve the events a
+/// one-event consumer gets exactly when it falls behind. Stops early only
+/// when the ring is empty or the next record does not fit `out`.
+fn drain_one_event(ring: &mut Ring, out: &mut [u8]) -> Drained {
+    let mut d = Drained::default();
+    while d.events == 0 {
+        let step = ring.drain_into(&mut out[d.bytes..], 1);
+        if step.records == 0 {
+            break;
+        }
+        d.bytes += step.bytes;
+        d.records += step.records;
+        d.events += step.events;
+    }
+    d
 }
 
 /// Drop-oldest: removes records from the front until `need` bytes plus one gap

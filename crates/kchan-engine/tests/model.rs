@@ -148,18 +148,21 @@ impl MSub {
         }
     }
     fn fill(&mut self, buf: usize) -> Vec<Rec> {
-        let max = if self.mode == 2 { 1 } else { usize::MAX };
+        // One-event mode: one event, with the gap records next to it.
+        let max_events = if self.mode == 2 { 1 } else { u64::MAX };
+        let mut events = 0;
         let mut room = (buf & !7) - 16;
         let mut v = Vec::new();
-        while v.len() < max && self.recs.front().is_some_and(|r| size(r) <= room) {
+        while events < max_events && self.recs.front().is_some_and(|r| size(r) <= room) {
             let r = self.recs.pop_front().unwrap();
             room -= size(&r);
             if matches!(r, Rec::Ev { .. }) {
                 self.delivered += 1;
+                events += 1;
             }
             v.push(r);
         }
-        if self.recs.is_empty() && v.len() < max && room >= GAP {
+        if self.recs.is_empty() && room >= GAP {
             if let Some((first, count)) = self.tail_gap.take() {
                 v.push(Rec::Gap { first, count, reason: GapReason::RingFull });
             }

@@ -55,8 +55,10 @@ impl CompletionPolicy {
     }
 }
 
-/// Flag: deliver exactly one record per completed receive (emulates the seed's
-/// one-event-per-IOCTL design, for comparisons).
+/// Flag: deliver exactly one event per completed receive (emulates the seed's
+/// one-event-per-IOCTL design, for comparisons). A gap record is not an
+/// event: it travels with the event after it (or, at the end of the ring,
+/// the one before it).
 pub const ONE_EVENT_PER_COMPLETION: u32 = 1;
 /// All subscribe flags defined by this version.
 pub const SUBSCRIBE_FLAGS_KNOWN: u32 = ONE_EVENT_PER_COMPLETION;
