@@ -133,6 +133,13 @@ pub struct RunArgs {
     /// Driver ring bytes of the consumer's subscriber, the same for every mode.
     #[arg(long, default_value_t = DEFAULT_RING_BYTES)]
     pub ring_bytes: u32,
+    /// Size the ring in time instead: room for this many milliseconds of
+    /// records at `--rate` (paced runs only), within the driver's limits.
+    #[arg(long, conflicts_with = "ring_bytes")]
+    pub ring_ms: Option<u32>,
+    /// The kchan modes' `max_delay_us` (experiments; default: the client's).
+    #[arg(long)]
+    pub max_delay_us: Option<u32>,
     /// Generator events per wake-up (default: 1 up to 10k/s, then rate/10k; 256 flat out).
     #[arg(long)]
     pub burst: Option<u32>,
@@ -142,6 +149,20 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The ring to subscribe with: `--ring-ms` of records at `--rate`
+    /// (rounded up to 8 bytes, at least `min` and at most `max`), or
+    /// `--ring-bytes`.
+    pub fn ring(&self, min: u32, max: u32) -> u32 {
+        match self.ring_ms {
+            Some(ms) if self.rate > 0 => {
+                let record = kchan_proto::record_size(self.size as usize) as u64;
+                let bytes = u64::from(self.rate) * record * u64::from(ms) / 1000;
+                (bytes.next_multiple_of(8).min(u64::from(u32::MAX)) as u32).clamp(min, max)
+            }
+            _ => self.ring_bytes,
+        }
+    }
+
     /// Receives kept in flight: the mode's, unless `--in-flight` says otherwise.
     pub fn receives_in_flight(&self) -> u32 {
         if self.mode.is_seed() {
@@ -235,6 +256,32 @@ mod tests {
         assert_eq!((a.rate, a.size), (10_000, 256));
         assert_eq!(a.policy, Policy::Adaptive);
         assert_eq!(a.ring_bytes, DEFAULT_RING_BYTES);
+        assert_eq!(a.ring(64, 1 << 26), DEFAULT_RING_BYTES);
+    }
+
+    #[test]
+    fn ring_in_time_holds_that_long_at_the_rate() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["kchan-bench", "run", "--mode", "kchan-k8"];
+            all.extend_from_slice(args);
+            let Command::Run(a) = Cli::try_parse_from(all).unwrap().command else { panic!("not a run") };
+            a
+        };
+        // 1M events/s of 56-byte records for 250 ms: 14 MB.
+        assert_eq!(parse(&["--rate", "1000000", "--ring-ms", "250"]).ring(64, 1 << 26), 14_000_000);
+        assert_eq!(parse(&["--rate", "100000000", "--ring-ms", "250"]).ring(64, 1 << 26), 1 << 26, "capped");
+        assert_eq!(parse(&["--rate", "0", "--ring-ms", "250"]).ring(64, 1 << 26), DEFAULT_RING_BYTES, "flat out");
+        assert!(Cli::try_parse_from([
+            "kchan-bench",
+            "run",
+            "--mode",
+            "kchan-k8",
+            "--ring-ms",
+            "1",
+            "--ring-bytes",
+            "8"
+        ])
+        .is_err());
     }
 
     #[test]

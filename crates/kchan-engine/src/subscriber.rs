@@ -8,7 +8,11 @@ use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
     gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, ProtoError,
     RecordHeader, SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE,
+    MAX_DELAY_US,
 };
+
+/// Weight of a new sample in the consumer's turnaround average: 1/8.
+const TURNAROUND_WEIGHT: u64 = 8;
 
 /// A subscriber's state. Created only through [`Subscriber::prepare`], which
 /// does every allocation, then moved into a channel by `attach`/`reconfigure`.
@@ -29,6 +33,11 @@ pub struct Subscriber<R> {
     /// Adaptive policy: the most receives ever pending at once (the
     /// consumer's working K, which may be below the configured limit).
     pending_high_water: usize,
+    /// Adaptive policy: when the last completion left, until the next post.
+    completed_at: Option<u64>,
+    /// Adaptive policy: the consumer's turnaround, a moving average of the
+    /// time from a completion to its next post (100 ns ticks; 0 = unknown).
+    turnaround_ticks: u64,
     pub(crate) closing: bool,
     pub(crate) counters: SubscriberStats,
 }
@@ -90,6 +99,8 @@ impl<R: Request> Subscriber<R> {
             tail_gap: None,
             armed: true,
             pending_high_water: 0,
+            completed_at: None,
+            turnaround_ticks: 0,
             closing: false,
             counters,
         }))
@@ -126,7 +137,25 @@ impl<R: Request> Subscriber<R> {
         if self.policy == CompletionPolicy::Immediate || self.queue.live() == 0 {
             return None;
         }
-        self.oldest().map(|t| t.saturating_add(self.max_delay_ticks))
+        self.oldest().map(|t| t.saturating_add(self.hold_ticks()))
+    }
+
+    /// How long the oldest record may wait while a receive is pending.
+    ///
+    /// Coalesce: `max_delay`. Adaptive: while the consumer has a completion
+    /// in hand, records wait for its re-post, which takes them all in one
+    /// batch; a spare receive completed meanwhile only adds a completion
+    /// the consumer handles after the one in hand. So the wait is bounded by
+    /// twice the consumer's measured turnaround (it is late, not busy,
+    /// beyond that), never less than `max_delay`, never more than
+    /// [`MAX_DELAY_US`]: a fixed delay shorter than a slow machine's
+    /// turnaround fired on every cycle and doubled the completions.
+    fn hold_ticks(&self) -> u64 {
+        let max = u64::from(MAX_DELAY_US) * 10;
+        match self.policy {
+            CompletionPolicy::Adaptive => self.max_delay_ticks.max(self.turnaround_ticks.saturating_mul(2)).min(max),
+            _ => self.max_delay_ticks,
+        }
     }
 
     /// Stores one published record (or accounts its loss), then completes
@@ -184,7 +213,7 @@ impl<R: Request> Subscriber<R> {
         if BATCH_HEADER_SIZE + waiting_bytes >= buf_len || used >= self.fill_bytes {
             return true; // holding cannot make the batch bigger, or would risk drops
         }
-        if self.oldest().is_some_and(|t| now >= t.saturating_add(self.max_delay_ticks)) {
+        if self.oldest().is_some_and(|t| now >= t.saturating_add(self.hold_ticks())) {
             return true;
         }
         match self.policy {
@@ -215,6 +244,7 @@ impl<R: Request> Subscriber<R> {
             let (bytes, records) = self.fill(req.buffer());
             self.counters.completions += 1;
             self.armed = false;
+            self.completed_at = Some(now);
             sink.complete(req, Outcome::Delivered { bytes, records });
         }
     }
@@ -282,6 +312,13 @@ impl<R: Request> Subscriber<R> {
         // timer completion at a time) and so does latency.
         self.pending_high_water = self.pending_high_water.max(self.queue.len());
         self.armed = self.queue.len() >= self.pending_high_water;
+        if let Some(at) = self.completed_at.take() {
+            let sample = now.saturating_sub(at);
+            self.turnaround_ticks = match self.turnaround_ticks {
+                0 => sample.max(1),
+                avg => (avg - avg / TURNAROUND_WEIGHT + sample / TURNAROUND_WEIGHT).max(1),
+            };
+        }
         self.complete_ready(now, sink);
         Ok(())
     }
@@ -350,6 +387,8 @@ impl<R: Request> Subscriber<R> {
         self.counters = SubscriberStats { ring_capacity: cap, max_in_flight: k, ..old.counters };
         self.counters.ring_high_water = new_ring.used() as u64;
         self.armed = old.armed;
+        self.completed_at = old.completed_at;
+        self.turnaround_ticks = old.turnaround_ticks;
         Ok(())
     }
 

@@ -434,6 +434,66 @@ fn adaptive_rearms_only_when_the_consumer_has_all_its_receives_back() {
     assert!(ch.check_invariant(id));
 }
 
+/// A consumer that takes `turnaround` ticks to give a receive back, for
+/// `cycles` cycles of one event each; returns the time after the last.
+fn consume_cycles(ch: &mut Chan, clock: &ManualClock, id: kchan_engine::SubscriberId, turnaround: u64) -> u64 {
+    let mut sink = VecSink::default();
+    let mut t = 100;
+    for cycle in 0..16 {
+        clock.set(t);
+        ch.publish(1, b"e", &mut sink);
+        let (req, _) = sink.0.pop().expect("armed: the event completes at once");
+        t += turnaround;
+        clock.set(t);
+        ch.post(id, Req::new(1000 + cycle, req.buf.len()), &mut sink).unwrap();
+        assert!(sink.0.is_empty(), "nothing waited");
+        t += 10;
+    }
+    t
+}
+
+/// Records held for a consumer busy with a completion wait for its re-post
+/// as long as it is on its usual schedule: twice its measured turnaround,
+/// when that is longer than `max_delay` (1000 ticks here).
+#[test]
+fn adaptive_holds_for_the_consumers_measured_turnaround() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..2 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let t = consume_cycles(&mut ch, &clock, id, 5000); // 500 us to come back
+    clock.set(t);
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.len(), 1, "armed: at once");
+    ch.publish(1, b"b", &mut sink);
+    ch.on_timer(t + 1000, &mut sink);
+    assert_eq!(sink.0.len(), 1, "max_delay passed, but the consumer is not late yet: hold");
+    assert_eq!(ch.next_deadline(), Some(t + 10_000), "twice its turnaround");
+    ch.on_timer(t + 10_000, &mut sink);
+    assert_eq!(sink.0.len(), 2, "late: the spare receive takes the record");
+    assert_eq!(decode(&sink.0[1].0, sink.0[1].1), vec![ev(17, b"b")]);
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn adaptive_fast_consumer_keeps_max_delay() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..2 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let t = consume_cycles(&mut ch, &clock, id, 100); // 10 us
+    clock.set(t);
+    ch.publish(1, b"a", &mut sink);
+    ch.publish(1, b"b", &mut sink);
+    assert_eq!(ch.next_deadline(), Some(t + 1000), "max_delay bounds the wait");
+    ch.on_timer(t + 1000, &mut sink);
+    assert_eq!(sink.0.len(), 2);
+}
+
 #[test]
 fn adaptive_completes_when_buffer_or_ring_fill_is_reached() {
     let (mut ch, _) = channel();

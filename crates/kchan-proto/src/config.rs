@@ -91,8 +91,10 @@ pub struct SubscribeConfig {
     pub completion: u32,
     /// `Coalesce`: complete once this many records wait (at least 1).
     pub min_records: u32,
-    /// `Coalesce` / `Adaptive`: longest time a record waits while a receive
-    /// is pending, in microseconds (`1..=MAX_DELAY_US`).
+    /// `Coalesce`: longest time a record waits while a receive is pending,
+    /// in microseconds (`1..=MAX_DELAY_US`). `Adaptive`: the same, except
+    /// that a consumer whose measured turnaround (completion to next post)
+    /// is longer gets twice that turnaround, at most `MAX_DELAY_US`.
     pub max_delay_us: u32,
     /// Complete regardless of policy once the ring is this full, in percent
     /// (`1..=100`).

@@ -5,7 +5,7 @@
 //! microseconds. CPU time is in the same 100 ns unit (`GetProcessTimes`).
 
 use hdrhistogram::Histogram;
-use kchan_proto::Record;
+use kchan_proto::{record_size, Record};
 use serde_json::{json, Value};
 
 /// Highest latency the histogram holds: 60 s in 100 ns ticks (more saturates).
@@ -124,6 +124,8 @@ pub struct RunMeasure {
     pub ring_bytes: u64,
     /// The most bytes its ring ever held (warm-up included).
     pub ring_high_water: u64,
+    /// The longest time between two batches the consumer received, us.
+    pub longest_stall_us: u64,
 }
 
 /// The one JSON line of a `run`.
@@ -132,6 +134,13 @@ pub fn run_json(setup: &RunSetup, m: &RunMeasure) -> Value {
     let secs = m.seconds.max(1e-9);
     let per_completion = if t.completions == 0 { 0.0 } else { t.events as f64 / t.completions as f64 };
     let cpu_s = m.cpu_ticks as f64 / 1e7;
+    // How long the ring holds at the rate records were published to it.
+    let published_bytes_per_s = m.published as f64 * record_size(setup.payload_bytes as usize) as f64 / secs;
+    let ring_ms = if published_bytes_per_s > 0.0 {
+        json!(round2(m.ring_bytes as f64 / published_bytes_per_s * 1e3))
+    } else {
+        Value::Null
+    };
     json!({
         "name": setup.mode,
         "source": setup.source,
@@ -153,6 +162,8 @@ pub fn run_json(setup: &RunSetup, m: &RunMeasure) -> Value {
         "lost": t.lost,
         "ring_bytes": m.ring_bytes,
         "ring_high_water": m.ring_high_water,
+        "ring_ms": ring_ms,
+        "longest_stall_us": m.longest_stall_us,
         "cpu": round2(cpu_s / secs),
         "cpu_us_per_event": if t.events == 0 { Value::Null } else { json!(round2(cpu_s * 1e6 / t.events as f64)) },
         "p50_us": quantile_us(&t.latency, 0.50),
@@ -247,6 +258,7 @@ mod tests {
             dropped: 3,
             ring_bytes: 1 << 22,
             ring_high_water: 4096,
+            published: 4,
             ..RunMeasure::default()
         };
         m.tally.batch([ev(0), ev(0), ev(0), ev(0)], 2_000_000, 500);
@@ -261,6 +273,8 @@ mod tests {
         assert_eq!((v["ring_bytes"].as_u64(), v["ring_high_water"].as_u64()), (Some(1 << 22), Some(4096)));
         assert_eq!(v["cpu"], json!(0.5));
         assert_eq!(v["p50_us"], json!(50.0));
+        // 4 MiB holds 37,449 s of 2 records/s of 56 bytes.
+        assert_eq!(v["ring_ms"], json!(round2(4_194_304.0 / 112.0 * 1e3)));
     }
 
     #[test]

@@ -38,11 +38,14 @@ pub trait Consumer {
 /// Opens and subscribes the consumer `args.mode` describes.
 pub fn open(args: &RunArgs) -> Result<Box<dyn Consumer>, String> {
     Ok(match args.mode {
-        Mode::SeedSync => Box::new(Seed::open(false, args.ring_bytes)?),
-        Mode::SeedOverlapped => Box::new(Seed::open(true, args.ring_bytes)?),
+        Mode::SeedSync => Box::new(Seed::open(false, args)?),
+        Mode::SeedOverlapped => Box::new(Seed::open(true, args)?),
         Mode::KchanK1 | Mode::KchanK8 => Box::new(Kchan::open(args)?),
     })
 }
+
+/// Smallest ring a ring sized in time gets (above the driver's minimum).
+const MIN_RING_BYTES: u32 = 64 << 10;
 
 /// How a seed sends its IOCTLs.
 enum SeedIo {
@@ -57,7 +60,7 @@ struct Seed {
 }
 
 impl Seed {
-    fn open(overlapped: bool, ring_bytes: u32) -> Result<Seed, String> {
+    fn open(overlapped: bool, args: &RunArgs) -> Result<Seed, String> {
         let handle = raw::open(overlapped).map_err(|e| format!("opening \\\\.\\kchan: {e}"))?;
         let io = if overlapped {
             SeedIo::Event(EventIo::new(handle).map_err(|e| e.to_string())?)
@@ -73,7 +76,7 @@ impl Seed {
         let config = SubscribeConfig {
             flags: ONE_EVENT_PER_COMPLETION,
             max_in_flight: 1,
-            ring_bytes,
+            ring_bytes: args.ring(MIN_RING_BYTES, version.max_ring_bytes),
             ..SubscribeConfig::default()
         };
         seed.call(IOCTL_SUBSCRIBE, config.as_bytes(), &mut []).map_err(|e| format!("subscribe: {e}"))?;
@@ -127,7 +130,11 @@ pub fn kchan_options(in_flight: u32, buffer_bytes: usize, policy: Policy, ring_b
 impl Kchan {
     fn open(args: &RunArgs) -> Result<Kchan, String> {
         let device = Device::open().map_err(|e| e.to_string())?;
-        let options = kchan_options(args.receives_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
+        let ring = args.ring(MIN_RING_BYTES, device.version().max_ring_bytes);
+        let mut options = kchan_options(args.receives_in_flight(), args.buffer_bytes, args.policy, ring);
+        if let Some(us) = args.max_delay_us {
+            options = options.max_delay_us(us);
+        }
         let sub = device.subscribe(options).map_err(|e| e.to_string())?;
         Ok(Kchan { sub })
     }
