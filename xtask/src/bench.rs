@@ -16,7 +16,10 @@ use crate::wine::Prefix;
 use anyhow::{anyhow, bail, Context, Result};
 use kchan_bench::args::DEFAULT_RING_BYTES;
 use kchan_bench::report::document::{self, median, runs, Results};
-use kchan_bench::report::{chart, is_seed, sweep_rates, text, LATENCY_RATE, LATENCY_SOURCES, MODES, PAYLOADS, SOURCES};
+use kchan_bench::report::{
+    chart, is_seed, sweep_rates, text, LATENCY_RATE, LATENCY_SOURCES, MODES, PAYLOADS, RING_DEFAULT, RING_IN_TIME,
+    SOURCES, ZERO_DROP_RING_MS,
+};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -198,15 +201,16 @@ impl Bench<'_> {
         }
         for i in 0..plan.half_rate_runs {
             for payload in PAYLOADS {
-                let rate = half_of_highest(&r, "kchan-k8", "gen", payload);
-                eprintln!(
-                    "xtask: bench: kchan-k8 gen {payload} B at half its highest rate, {rate}/s ({}/{})",
-                    i + 1,
-                    plan.half_rate_runs
-                );
-                let mut line = self.run("kchan-k8", "gen", rate, payload)?;
-                line["half_of_highest"] = json!(true);
-                r.half_rate.push(line);
+                for sizing in [RING_DEFAULT, RING_IN_TIME] {
+                    let rate = half_of_highest(&r, "kchan-k8", "gen", payload);
+                    let of = format!("{}/{}", i + 1, plan.half_rate_runs);
+                    eprintln!("xtask: bench: kchan-k8 gen {payload} B at half its highest rate, {rate}/s, {sizing} ring ({of})");
+                    let ring = if sizing == RING_IN_TIME { Ring::Ms(ZERO_DROP_RING_MS) } else { Ring::Default };
+                    let mut line = self.run_with("kchan-k8", "gen", rate, payload, ring)?;
+                    line["half_of_highest"] = json!(true);
+                    line["ring_sizing"] = json!(sizing);
+                    r.half_rate.push(line);
+                }
             }
         }
         r.control = self.control("gen", half_of_highest(&r, "kchan-k8", "gen", 32))?;
@@ -234,8 +238,17 @@ impl Bench<'_> {
         ])
     }
 
+    /// One run with the ring every mode has.
     fn run(&self, mode: &str, source: &str, rate: u32, payload: u32) -> Result<Value> {
-        let (rate, payload, ring) = (rate.to_string(), payload.to_string(), DEFAULT_RING_BYTES.to_string());
+        self.run_with(mode, source, rate, payload, Ring::Default)
+    }
+
+    fn run_with(&self, mode: &str, source: &str, rate: u32, payload: u32, ring: Ring) -> Result<Value> {
+        let (ring_arg, ring) = match ring {
+            Ring::Default => ("--ring-bytes", DEFAULT_RING_BYTES.to_string()),
+            Ring::Ms(ms) => ("--ring-ms", ms.to_string()),
+        };
+        let (rate, payload) = (rate.to_string(), payload.to_string());
         let (seconds, warmup) = (self.plan.seconds.to_string(), self.plan.warmup.to_string());
         self.wine_json(&[
             "run",
@@ -247,7 +260,7 @@ impl Bench<'_> {
             &rate,
             "--size",
             &payload,
-            "--ring-bytes",
+            ring_arg,
             &ring,
             "--seconds",
             &seconds,
@@ -274,6 +287,14 @@ impl Bench<'_> {
         }
         last_json_line(&stdout).with_context(|| format!("kchan-bench {} printed no JSON line", args.join(" ")))
     }
+}
+
+/// The ring a run subscribes with.
+enum Ring {
+    /// [`DEFAULT_RING_BYTES`], the same for every mode.
+    Default,
+    /// Room for this many milliseconds of records at the run's rate.
+    Ms(u32),
 }
 
 /// Half the median flat-out rate of a mode, source and payload (at least 1).

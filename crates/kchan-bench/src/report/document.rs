@@ -7,7 +7,7 @@
 //! are also taken round by round (both designs measured in the same round)
 //! and shown as a min-max range.
 
-use super::{is_seed, LATENCY_RATE, LATENCY_SOURCES, MODES, PAYLOADS, SOURCES};
+use super::{is_seed, LATENCY_RATE, LATENCY_SOURCES, MODES, PAYLOADS, RING_DEFAULT, RING_IN_TIME, SOURCES};
 use crate::report::run::round2;
 use serde_json::{json, Value};
 
@@ -25,7 +25,9 @@ pub struct Results {
     /// The other points of the latency-vs-rate sweep (generator).
     pub sweep: Vec<Value>,
     /// kchan-k8 with the generator at half its highest rate, repeated per
-    /// payload: the zero-drop runs (and kchan-k8's half-rate sweep point).
+    /// payload, with the ring every mode has and with a ring sized in time
+    /// (`ring_sizing`): the zero-drop runs (the former also kchan-k8's
+    /// half-rate sweep point).
     pub half_rate: Vec<Value>,
     /// The `control` line under the generator, the injector's in `inject`.
     pub control: Value,
@@ -213,7 +215,8 @@ fn latency_vs_rate(r: &Results, floor: &Value) -> Vec<Value> {
         for mode in MODES {
             let mut all: Vec<&Value> = r.sweep.iter().collect();
             all.extend(&r.latency);
-            all.extend(&r.half_rate);
+            // The half-rate runs with the ring every other point has.
+            all.extend(r.half_rate.iter().filter(|v| v["ring_sizing"] == RING_DEFAULT));
             let mut mine: Vec<&Value> = all
                 .into_iter()
                 .filter(|v| v["name"] == mode && v["source"] == "gen" && v["payload_bytes"] == payload)
@@ -246,13 +249,18 @@ fn latency_vs_rate(r: &Results, floor: &Value) -> Vec<Value> {
     points
 }
 
-/// The zero-drop runs per payload: drops of every run and the largest ring
-/// occupancy against the ring's size.
+/// The zero-drop runs per payload and ring sizing: drops of every run, the
+/// largest ring occupancy against the ring's size, and what decides it: how
+/// long the ring holds at the rate against the consumer's longest stall.
 fn zero_drop(r: &Results) -> Vec<Value> {
     PAYLOADS
         .iter()
-        .filter_map(|&payload| {
-            let all = runs(&r.half_rate, "kchan-k8", "gen", payload);
+        .flat_map(|&payload| [RING_DEFAULT, RING_IN_TIME].map(move |sizing| (payload, sizing)))
+        .filter_map(|(payload, sizing)| {
+            let all: Vec<&Value> = runs(&r.half_rate, "kchan-k8", "gen", payload)
+                .into_iter()
+                .filter(|v| v["ring_sizing"] == sizing)
+                .collect();
             let first = all.first()?;
             let ring = f(first, "ring_bytes").unwrap_or(0.0);
             let high = max_of(&all, "ring_high_water").as_f64();
@@ -260,8 +268,12 @@ fn zero_drop(r: &Results) -> Vec<Value> {
                 "name": "kchan-k8",
                 "source": "gen",
                 "payload_bytes": payload,
+                "ring_sizing": sizing,
                 "rate": first["rate"],
                 "runs": all.len(),
+                "ring_ms": median_of(&all, "ring_ms"),
+                "longest_stall_us": max_of(&all, "longest_stall_us"),
+                "max_us": max_of(&all, "max_us"),
                 "dropped_runs": all.iter().map(|v| v["dropped"].clone()).collect::<Vec<_>>(),
                 "dropped_max": max_of(&all, "dropped"),
                 "ring_bytes": first["ring_bytes"],
@@ -344,10 +356,12 @@ pub fn targets(doc: &Value) -> Value {
         let v = c["half_rate_loaded_p50_x_idle"].as_f64();
         out.push(target(format!("control p50 loaded at half rate / idle, {load} load"), v, "<=", 1.5));
     }
-    for z in doc["zero_drop"].as_array().cloned().unwrap_or_default() {
+    for z in
+        doc["zero_drop"].as_array().cloned().unwrap_or_default().iter().filter(|z| z["ring_sizing"] == RING_IN_TIME)
+    {
         let name = format!(
-            "kchan-k8 drops at half its highest rate ({} ev/s), {} B, gen, worst of {} runs",
-            z["rate"], z["payload_bytes"], z["runs"]
+            "kchan-k8 drops at half its highest rate ({} ev/s), {} B, gen, ring of {}, worst of {} runs",
+            z["rate"], z["payload_bytes"], RING_IN_TIME, z["runs"]
         );
         out.push(target(name, z["dropped_max"].as_f64(), "<=", 0.0));
     }
@@ -445,10 +459,13 @@ pub(crate) mod tests {
                 }
             }
             r.sweep.push(line("kchan-k8", "gen", p, 1_000, 1_000.0, 0));
-            for _ in 0..3 {
-                let mut h = line("kchan-k8", "gen", p, 500_000, 500_000.0, 0);
-                h["half_of_highest"] = json!(true);
-                r.half_rate.push(h);
+            for sizing in [RING_DEFAULT, RING_IN_TIME] {
+                for _ in 0..3 {
+                    let mut h = line("kchan-k8", "gen", p, 500_000, 500_000.0, 0);
+                    h["half_of_highest"] = json!(true);
+                    h["ring_sizing"] = json!(sizing);
+                    r.half_rate.push(h);
+                }
             }
         }
         r.control = json!({"idle_p50_us": 100.0, "loaded_p50_us": 300.0, "half_rate_loaded_p50_us": 140.0,
@@ -498,6 +515,16 @@ pub(crate) mod tests {
         assert_eq!((half["runs"].as_u64(), half["half_of_highest"].as_bool()), (Some(3), Some(true)));
         let z = &doc["zero_drop"][0];
         assert_eq!((z["runs"].as_u64(), z["occupancy_max"].as_f64()), (Some(3), Some(0.25)));
+        assert_eq!(
+            (&z["ring_sizing"], &doc["zero_drop"][1]["ring_sizing"]),
+            (&json!(RING_DEFAULT), &json!(RING_IN_TIME))
+        );
+        let t = doc["targets"].as_array().unwrap();
+        assert_eq!(
+            t.iter().filter(|t| t["target"].as_str().unwrap().contains("drops at half")).count(),
+            2,
+            "in time, per payload"
+        );
     }
 
     #[test]

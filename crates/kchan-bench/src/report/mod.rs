@@ -33,6 +33,15 @@ pub const LATENCY_RATE: u32 = 10_000;
 /// cannot ([`sweep_rates`]).
 pub const SWEEP_RATES: [u32; 3] = [1_000, LATENCY_RATE, 100_000];
 
+/// The zero-drop runs' two rings: the one every mode has ([`RING_DEFAULT`],
+/// `--ring-bytes`), and one that holds [`ZERO_DROP_RING_MS`] of records at
+/// the run's rate ([`RING_IN_TIME`], `--ring-ms`).
+pub const RING_DEFAULT: &str = "default";
+/// See [`RING_DEFAULT`].
+pub const RING_IN_TIME: &str = "250 ms";
+/// Milliseconds of records the ring sized in time holds.
+pub const ZERO_DROP_RING_MS: u32 = 250;
+
 /// True for the seed's designs (one event per IOCTL).
 pub fn is_seed(mode: &str) -> bool {
     mode.starts_with("seed-")
@@ -44,5 +53,17 @@ pub fn sweep_rates(mode: &str) -> &'static [u32] {
         &SWEEP_RATES[..2]
     } else {
         &SWEEP_RATES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_in_time_is_named_by_its_milliseconds() {
+        assert_eq!(RING_IN_TIME, format!("{ZERO_DROP_RING_MS} ms"));
+        assert_eq!(sweep_rates("seed-sync"), [1_000, LATENCY_RATE]);
+        assert_eq!(sweep_rates("kchan-k8"), SWEEP_RATES);
     }
 }

@@ -97,7 +97,7 @@ impl Table {
 
     fn markdown(&self) -> String {
         let mut out = format!(
-            "{}\n\n| {} |\n|{}|\n",
+            "#### {}\n\n| {} |\n|{}|\n",
             self.title,
             self.header.join(" | "),
             vec!["---"; self.header.len()].join("|")
@@ -271,14 +271,18 @@ fn summary_lines(doc: &Value) -> Vec<String> {
     }
     for z in doc["zero_drop"].as_array().cloned().unwrap_or_default() {
         lines.push(format!(
-            "zero drops, kchan-k8, generator at half its highest rate ({} ev/s), {} B: drops {} over {} runs; largest ring occupancy {} of {} ({:.0} %)",
+            "zero drops, kchan-k8, generator at half its highest rate ({} ev/s), {} B, {} ring ({}, {} ms of records at this rate): drops {} over {} runs; largest ring occupancy {} ({:.0} %); the consumer's longest stall {}, the longest latency {}",
             num(&z["rate"]),
             z["payload_bytes"],
+            z["ring_sizing"].as_str().unwrap_or(""),
+            bytes(&z["ring_bytes"]),
+            num(&z["ring_ms"]),
             z["dropped_runs"],
             z["runs"],
             bytes(&z["ring_high_water_max"]),
-            bytes(&z["ring_bytes"]),
-            z["occupancy_max"].as_f64().unwrap_or(0.0) * 100.0
+            z["occupancy_max"].as_f64().unwrap_or(0.0) * 100.0,
+            time_us(&z["longest_stall_us"]),
+            time_us(&z["max_us"]),
         ));
     }
     let e = &doc["engine"];
