@@ -15,6 +15,7 @@
 use crate::wine::Prefix;
 use anyhow::{anyhow, bail, Context, Result};
 use kchan_bench::args::DEFAULT_RING_BYTES;
+use kchan_bench::report::contract;
 use kchan_bench::report::document::{self, median, runs, Results};
 use kchan_bench::report::{
     chart, is_seed, sweep_rates, text, LATENCY_RATE, LATENCY_SOURCES, MODES, PAYLOADS, RING_DEFAULT, RING_IN_TIME,
@@ -94,13 +95,13 @@ impl Plan {
 /// Runs the benchmark (or the check, or the render).
 pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.check {
-        document::check_contract(&read_json(path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        contract::check_contract(&read_json(path)?).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         println!("{}: well-formed, has the contract's keys", path.display());
         return Ok(());
     }
     if let Some(path) = &args.render {
         let mut doc = read_json(path)?;
-        doc["targets"] = document::targets(&doc);
+        doc["targets"] = contract::targets(&doc);
         print!("{}", text::table(&doc));
         return write_docs(&doc);
     }

@@ -1,6 +1,7 @@
 //! Benchmark reporting, all of it: the JSON line one measurement prints
-//! ([`run`]), the document a whole benchmark assembles from those lines and
-//! the contract CI checks ([`document`]), its tables and the generated part
+//! ([`run`]), the document a whole benchmark assembles from those lines
+//! ([`document`]), the contract CI checks and the targets ([`contract`]),
+//! its tables and the generated part
 //! of `docs/benchmarks.md` ([`text`]) and its charts ([`chart`], with the
 //! `chart` feature). Portable and tested on any OS: `kchan-bench.exe`
 //! produces the lines under Windows or Wine, `cargo xtask bench` assembles
@@ -8,6 +9,7 @@
 //!
 //! The names below are what a full run measures, in table order.
 
+pub mod contract;
 pub mod document;
 pub mod run;
 pub mod text;
