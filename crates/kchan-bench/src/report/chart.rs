@@ -147,8 +147,9 @@ fn draw_latency(doc: &Value, path: &Path) -> Result<(), Error> {
             let Some(v) = *value else { continue };
             let grey = RGBColor(0x88, 0x88, 0x88);
             chart.draw_series(LineSeries::new([(x0, v), (x1, v)], grey.stroke_width(2)))?;
-            let font = TextStyle::from(("sans-serif", 11).into_font()).color(&grey);
-            chart.draw_series([Text::new(label, (x0 * 1.1, v * 1.05), font)])?;
+            let font =
+                TextStyle::from(("sans-serif", 11).into_font()).color(&grey).pos(Pos::new(HPos::Left, VPos::Bottom));
+            chart.draw_series([Text::new(label, (x0 * 1.1, v * 0.97), font)])?;
         }
         for (m, mode) in MODES.iter().enumerate() {
             let pts = sweep(doc, mode, payload);
@@ -163,7 +164,7 @@ fn draw_latency(doc: &Value, path: &Path) -> Result<(), Error> {
             chart.draw_series(DashedLineSeries::new(pts.iter().map(|p| (p.0, p.2)), 6, 4, color.stroke_width(1)))?;
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled())))?;
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).border_style(BLACK).draw()?;
+        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).border_style(BLACK).draw()?;
     }
     root.present()?;
     Ok(())
