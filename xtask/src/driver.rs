@@ -15,9 +15,13 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 use std::time::{Duration, Instant};
 
-/// Service name, device and file name are fixed by the design.
-pub const SERVICE: &str = "kchan";
-const IMAGE_PATH: &str = r"C:\windows\system32\drivers\kchan.sys";
+/// Service name, device and file name are fixed by the design (`kchan-proto`).
+pub const SERVICE: &str = kchan_proto::SERVICE_NAME;
+
+/// Where the service's image lives in the prefix, as Windows sees it.
+fn image_path() -> String {
+    format!(r"C:\windows\system32\drivers\{}", kchan_proto::DRIVER_FILE)
+}
 
 /// What `cargo xtask driver` can do.
 #[derive(Subcommand, Clone, Copy)]
@@ -91,7 +95,7 @@ fn wait_for(prefix: &Prefix, want: &str) -> Result<()> {
 
 /// Copies the image into the prefix and creates the service if it is new.
 pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
-    let dest = prefix.system32().join("drivers/kchan.sys");
+    let dest = prefix.system32().join("drivers").join(kchan_proto::DRIVER_FILE);
     std::fs::create_dir_all(dest.parent().expect("drivers dir"))?;
     if state(prefix)?.as_deref() == Some("RUNNING") {
         // Replacing the image of a loaded driver: unload it first.
@@ -99,8 +103,17 @@ pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
     }
     std::fs::copy(sys, &dest)?;
     if state(prefix)?.is_none() {
-        let out = prefix
-            .wine_output(&["sc", "create", SERVICE, "type=", "kernel", "start=", "demand", "binPath=", IMAGE_PATH])?;
+        let out = prefix.wine_output(&[
+            "sc",
+            "create",
+            SERVICE,
+            "type=",
+            "kernel",
+            "start=",
+            "demand",
+            "binPath=",
+            &image_path(),
+        ])?;
         if !out.status.success() {
             bail!("sc create {SERVICE} failed: {}", text(&out));
         }
@@ -115,8 +128,9 @@ pub fn start(prefix: &Prefix) -> Result<()> {
         Some("RUNNING") => return Ok(()),
         Some(_) => {}
     }
-    // A new Wine session may be starting the `auto` service at this very
-    // moment, so a failing `sc start` is judged by the state that follows.
+    // Wine's `sc` prints no error codes, and `sc start` of a service that
+    // another program is starting at this moment fails: the state that
+    // follows decides.
     let out = prefix.wine_output(&["sc", "start", SERVICE])?;
     wait_for(prefix, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
 }
@@ -141,7 +155,7 @@ pub fn uninstall(prefix: &Prefix) -> Result<()> {
             bail!("sc delete {SERVICE} failed: {}", text(&out));
         }
     }
-    let _ = std::fs::remove_file(prefix.system32().join("drivers/kchan.sys"));
+    let _ = std::fs::remove_file(prefix.system32().join("drivers").join(kchan_proto::DRIVER_FILE));
     Ok(())
 }
 

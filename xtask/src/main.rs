@@ -12,15 +12,21 @@
 //! - [`wine`]: the project's Wine prefix, its shim and its wineserver.
 //! - [`driver`]: install/start/stop/uninstall of the `kchan` service.
 //! - [`build`]: native and Windows builds, then [`pecheck`] on every `.sys`.
-//! - [`test`]: the test layers and the one-line `N passed, M failed` total.
+//! - [`package`]: the signed zip for a Windows test machine.
+//! - [`test`]: the test layers and the one-line `N passed, M failed` total;
+//!   [`tail_checks`]: `kchan tail` seen from Linux (a closed pipe, rsyslog).
+//! - [`tail_rate`]: the events/s `kchan tail --json` writes.
 //! - [`demo`]: the main job, live.
 
 mod bench;
 mod build;
 mod demo;
 mod driver;
+mod package;
 mod pecheck;
 mod setup;
+mod tail_checks;
+mod tail_rate;
 mod test;
 mod wine;
 
@@ -46,20 +52,26 @@ enum Command {
     Test(test::Args),
     /// Load the driver and show events streaming live.
     Demo(demo::Args),
+    /// Build the test-signed package for a real Windows machine
+    /// (target/package/kchan-<version>-windows-x64.zip).
+    Package,
     /// Benchmark the seed's consumer designs and kchan's side by side.
     Bench(bench::Args),
+    /// Measure the events/s `kchan tail --json` writes to a file and to NUL.
+    TailRate(tail_rate::Args),
     /// Manage the kchan driver service in the project's Wine prefix.
     Driver {
         #[command(subcommand)]
         action: driver::Action,
     },
-    /// Check that a driver image imports only ntoskrnl.exe and hal.dll and is
-    /// a native-subsystem image.
+    /// Check a driver image for what Windows enforces: imports, section
+    /// flags, alignment, NX/ASLR, TLS, checksum, stack frames.
     CheckSys {
         /// The `.sys` file to check.
         path: PathBuf,
     },
-    /// Run a Windows program in the project's Wine prefix (e.g. `cargo xtask wine sc query kchan`).
+    /// Run a Windows program in the project's Wine prefix (e.g. `cargo xtask wine sc query kchan`);
+    /// if the kchan service runs afterwards, the prefix's wineserver stays up with it.
     Wine {
         /// The program and its arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -87,15 +99,30 @@ fn run(command: Command) -> Result<()> {
         Command::Test(args) => test::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Package => package::run_package(),
+        Command::TailRate(args) => tail_rate::run(args),
         Command::Driver { action } => driver::run(action),
         Command::CheckSys { path } => {
-            pecheck::check_driver_image(&path)?;
-            println!("{}: native subsystem, imports only ntoskrnl.exe/hal.dll", path.display());
+            let report = pecheck::check_driver_image(&path)?;
+            println!("{}: passes the driver image checks", path.display());
+            for note in report.notes {
+                println!("  {note}");
+            }
             Ok(())
         }
         Command::Wine { args } => {
             let prefix = wine::Prefix::ensure()?;
+            // A loaded driver lives as long as the prefix's wineserver: keep
+            // the server up while the program runs, and afterwards only if
+            // the kchan service runs or is starting (e.g. after `kchan.exe
+            // driver install`), as `cargo xtask driver install` does.
+            prefix.keep_server()?;
             let status = prefix.command("wine").args(&args).status()?;
+            if driver::state(&prefix)?.is_some_and(|state| state != "STOPPED") {
+                eprintln!("xtask: the kchan driver runs; the prefix's wineserver stays up with it (`cargo xtask wine-stop` ends both)");
+            } else {
+                prefix.kill_server()?;
+            }
             std::process::exit(status.code().unwrap_or(1));
         }
         Command::WineStop => wine::Prefix::project().kill_server(),

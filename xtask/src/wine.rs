@@ -59,15 +59,6 @@ impl Prefix {
         cmd
     }
 
-    /// `wine <program> <args>`, waited for; fails on a non-zero exit.
-    pub fn wine(&self, args: &[&str]) -> Result<()> {
-        let status = self.command("wine").args(args).status().with_context(|| format!("running wine {args:?}"))?;
-        if !status.success() {
-            bail!("`wine {}` exited with {status}", args.join(" "));
-        }
-        Ok(())
-    }
-
     /// `wine <program> <args>`, with its output captured.
     ///
     /// Output goes through files, not pipes: the first Wine program of a
@@ -99,18 +90,34 @@ impl Prefix {
 
     /// Starts the prefix's Wine session (services.exe and friends) with no
     /// standard handles of ours, so later programs find it running.
+    ///
+    /// The session's daemons (and `winedevice.exe`, which hosts the driver)
+    /// write their stderr to [`Prefix::session_log`], with Wine's `seh`
+    /// channel on (`WINEDEBUG=-all,+seh` unless `KCHAN_WINEDEBUG` says
+    /// otherwise), so a test can see whether the driver host took an
+    /// unhandled exception.
     pub fn start_session(&self) -> Result<()> {
+        let log = self.session_log();
+        std::fs::create_dir_all(log.parent().expect("log dir"))?;
+        let debug = std::env::var("KCHAN_WINEDEBUG").unwrap_or_else(|_| "-all,+seh".into());
         let status = self
             .command("wine")
             .args(["cmd", "/c", "exit"])
+            .env("WINEDEBUG", debug)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log)?)
             .status()?;
         if !status.success() {
             bail!("starting the Wine session failed: {status}");
         }
         Ok(())
+    }
+
+    /// Where the session's daemons write their stderr (see
+    /// [`Prefix::start_session`]).
+    pub fn session_log(&self) -> PathBuf {
+        crate::target_dir().join("wine-output").join("session.log")
     }
 
     /// Stops this prefix's wineserver and every Wine process in it, and waits
@@ -136,14 +143,16 @@ impl Prefix {
             bail!("wineserver -p failed: {status}");
         }
         let guard = ServerGuard { prefix: self };
+        // A fresh session, a fresh log.
+        let _ = std::fs::remove_file(self.session_log());
         self.start_session()?;
         Ok(guard)
     }
 
-    /// Makes this prefix's wineserver persistent, starting one if none runs,
-    /// and leaves it running.
+    /// Starts a persistent wineserver for this prefix if none runs, and
+    /// leaves it running. (A server already running is left as it is: `-p`
+    /// then exits with code 2 and does not make that one persistent.)
     pub fn keep_server(&self) -> Result<()> {
-        // Exit code 2 means a server already runs; `-p` still applies to it.
         self.daemon_command("-p").status().context("starting wineserver -p")?;
         self.start_session()
     }
@@ -160,7 +169,15 @@ impl Prefix {
     fn create(&self) -> Result<()> {
         eprintln!("xtask: creating the Wine prefix {} (once; takes a few seconds)", self.dir.display());
         std::fs::create_dir_all(&self.dir)?;
-        self.wine(&["wineboot", "-i"])?;
+        let out = self.wine_output(&["wineboot", "-i"])?;
+        for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+            if !is_harmless_wineboot_line(line) {
+                eprintln!("{line}");
+            }
+        }
+        if !out.status.success() {
+            bail!("`wine wineboot -i` exited with {}", out.status);
+        }
         self.command("wineserver").arg("-w").status()?;
         std::fs::write(self.dir.join(READY_STAMP), b"")?;
         Ok(())
@@ -211,10 +228,35 @@ impl Drop for ServerGuard<'_> {
     }
 }
 
+/// Lines `wineboot -i` prints that say nothing is wrong: the prefix was
+/// created, and Wine's 32-bit half (`syswow64`), which Debian's `wine64`
+/// alone does not bring and kchan does not need, could not run its
+/// `rundll32.exe`.
+fn is_harmless_wineboot_line(line: &str) -> bool {
+    let line = line.trim();
+    (line.starts_with("wine: failed to open") && line.contains("rundll32.exe"))
+        || line.starts_with("wine: created the configuration directory")
+        || (line.starts_with("wine: configuration in") && line.ends_with("has been updated."))
+}
+
 /// True when `output` is missing or older than any of `inputs`.
 pub fn is_stale(output: &Path, inputs: &[&Path]) -> bool {
     let Ok(out_time) = std::fs::metadata(output).and_then(|m| m.modified()) else {
         return true;
     };
     inputs.iter().any(|i| std::fs::metadata(i).and_then(|m| m.modified()).map(|t| t > out_time).unwrap_or(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wineboots_known_harmless_lines_are_told_apart() {
+        assert!(is_harmless_wineboot_line(r#"wine: failed to open L"C:\\windows\\syswow64\\rundll32.exe": c0000135"#));
+        assert!(is_harmless_wineboot_line("wine: created the configuration directory '/tmp/p'"));
+        assert!(is_harmless_wineboot_line(r#"wine: configuration in L"/tmp/p" has been updated."#));
+        assert!(!is_harmless_wineboot_line(r#"wine: failed to open L"C:\\windows\\system32\\kchan.exe": c0000135"#));
+        assert!(!is_harmless_wineboot_line("err:module:import_dll Library bcryptprimitives.dll not found"));
+    }
 }

@@ -1,10 +1,8 @@
-//! Unload with open handles and pending receives, then start again
-//! (scenario 7 of issue 4).
+//! Unload with open handles and pending receives, then start again.
 //!
 //! Stops and starts the `kchan` service through the Service Control
-//! Manager API (what `sc stop`/`sc start` call), so it must run in the
-//! driver's prefix. A guard restarts the service whatever happens, so a
-//! failure here does not take the driver away from the tests that follow.
+//! Manager API ([`kchan_e2e::service`]), so it must run in the driver's
+//! prefix.
 //!
 //! The allocator's live counts at the end of `DriverUnload` are read from
 //! the registry values the driver writes there (`leak_report` in the
@@ -12,109 +10,24 @@
 //! counters, so `IOCTL_STATS` after a restart could not tell; `DbgPrint`
 //! logs the same numbers.) After the restart, `IOCTL_STATS` shows a fresh
 //! channel whose only allocations are the table and our subscriber.
+//!
+//! Wine and Windows differ here ([`under_wine`]): Wine calls DriverUnload
+//! as soon as the service stops, open handles or not, so the pending
+//! receives complete then. Windows defers a legacy driver's unload until
+//! the last reference to its device is gone (no new handle opens
+//! meanwhile): the handles must close, their CLEANUP completes the pending
+//! receives, and only then does DriverUnload run and the service stop.
 #![cfg(windows)]
 
-use kchan_e2e::{serial, wait_until, Device, RECV_BYTES};
-use kchan_proto::{GenConfig, IOCTL_RECV};
-use std::time::Duration;
-use windows_sys::Win32::System::Registry::{RegDeleteKeyValueW, RegGetValueW, HKEY_LOCAL_MACHINE, RRF_RT_REG_QWORD};
-use windows_sys::Win32::System::Services::{
-    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatus, StartServiceW, SC_HANDLE,
-    SC_MANAGER_CONNECT, SERVICE_CONTROL_STOP, SERVICE_QUERY_STATUS, SERVICE_RUNNING, SERVICE_START, SERVICE_STATUS,
-    SERVICE_STOP, SERVICE_STOPPED,
+use kchan_e2e::service::{delete_value, read_qword, Service};
+use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
+use kchan_proto::{
+    GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE as LIVE_ALLOCS, LEAK_BYTES_VALUE as LIVE_BYTES, STATUS_CANCELLED,
+    STATUS_SUCCESS,
 };
-
-const STATUS_CANCELLED: u32 = 0xC000_0120;
-const SERVICE_KEY: &str = r"System\CurrentControlSet\Services\kchan";
-const LIVE_ALLOCS: &str = "LastUnloadLiveAllocations";
-const LIVE_BYTES: &str = "LastUnloadLiveBytes";
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain([0]).collect()
-}
-
-/// The `kchan` service, opened for stop, start and query.
-struct Service {
-    scm: SC_HANDLE,
-    svc: SC_HANDLE,
-}
-
-impl Service {
-    fn open() -> Service {
-        // SAFETY: null machine and database names mean the local SCM.
-        let scm = unsafe { OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_CONNECT) };
-        assert!(!scm.is_null(), "OpenSCManagerW: {}", std::io::Error::last_os_error());
-        let name = wide("kchan");
-        // SAFETY: `scm` is open; `name` is NUL-terminated.
-        let svc = unsafe { OpenServiceW(scm, name.as_ptr(), SERVICE_STOP | SERVICE_START | SERVICE_QUERY_STATUS) };
-        assert!(!svc.is_null(), "OpenServiceW(kchan): {}", std::io::Error::last_os_error());
-        Service { scm, svc }
-    }
-
-    fn state(&self) -> u32 {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open; `st` is a live local.
-        unsafe { QueryServiceStatus(self.svc, &mut st) };
-        st.dwCurrentState
-    }
-
-    fn stop(&self) {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open with SERVICE_STOP; `st` is a live local.
-        let ok = unsafe { ControlService(self.svc, SERVICE_CONTROL_STOP, &mut st) };
-        assert!(ok != 0, "ControlService(STOP): {}", std::io::Error::last_os_error());
-        assert!(wait_until(Duration::from_secs(10), || self.state() == SERVICE_STOPPED), "service stopped");
-    }
-
-    fn start(&self) -> bool {
-        if self.state() == SERVICE_RUNNING {
-            return true;
-        }
-        // SAFETY: `svc` is open with SERVICE_START; no arguments.
-        unsafe { StartServiceW(self.svc, 0, std::ptr::null()) };
-        wait_until(Duration::from_secs(10), || self.state() == SERVICE_RUNNING)
-    }
-}
-
-impl Drop for Service {
-    /// Restores the service whatever happened in the test.
-    fn drop(&mut self) {
-        if !self.start() {
-            eprintln!("unload test: could not restart the kchan service");
-        }
-        // SAFETY: both handles are open and closed once.
-        unsafe { CloseServiceHandle(self.svc) };
-        // SAFETY: as above.
-        unsafe { CloseServiceHandle(self.scm) };
-    }
-}
-
-fn read_qword(name: &str) -> Option<u64> {
-    let (key, value) = (wide(SERVICE_KEY), wide(name));
-    let mut data = 0u64;
-    let mut len = 8u32;
-    // SAFETY: NUL-terminated names; `data` holds `len` bytes.
-    let rc = unsafe {
-        RegGetValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            RRF_RT_REG_QWORD,
-            std::ptr::null_mut(),
-            (&raw mut data).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then_some(data)
-}
-
-fn delete_value(name: &str) {
-    let (key, value) = (wide(SERVICE_KEY), wide(name));
-    // SAFETY: NUL-terminated names; a missing value is not an error here.
-    unsafe { RegDeleteKeyValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), value.as_ptr()) };
-}
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn wait_open() -> Device {
     let mut dev = None;
@@ -132,7 +45,7 @@ fn wait_open() -> Device {
 fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() {
     let _g = serial();
     let service = Service::open();
-    assert_eq!(service.state(), SERVICE_RUNNING, "the driver runs before the test");
+    assert!(service.running(), "the driver runs before the test");
     delete_value(LIVE_ALLOCS);
     delete_value(LIVE_BYTES);
 
@@ -146,27 +59,136 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     let before = a.stats().channel;
     assert!(before.subscribers >= 2 && before.pool_allocations > 0);
 
-    service.stop();
+    let mut handles = Some((a, b));
+    service.request_stop();
+    let wine = under_wine();
+    if wine {
+        // Wine: DriverUnload runs now and completes the pending receives.
+        service.wait_stopped();
+    } else {
+        // Windows: the unload waits for our handles; no new one opens.
+        assert!(Device::open().is_err(), "no new handle once the unload is pending");
+        drop(handles.take());
+    }
     for op in ra.iter_mut().chain(std::iter::once(&mut rb)) {
-        assert!(op.wait_event(5_000), "unload must complete every pending receive");
-        let st = op.ntstatus();
-        assert!(st == STATUS_CANCELLED || st == 0, "completed cancelled or with events: {st:#x}");
+        assert!(
+            op.wait_timeout(Duration::from_millis(5_000)),
+            "unload (Wine) or CLEANUP (Windows) must complete every pending receive"
+        );
+        let st = op.status();
+        assert!(st == STATUS_CANCELLED || st == STATUS_SUCCESS, "completed cancelled or with events: {st:#x}");
+    }
+    if !wine {
+        service.wait_stopped();
     }
     assert!(Device::open().is_err(), "device must be gone after the stop");
+    // Written at the end of DriverUnload, which the service state may not wait for.
+    wait_until(Duration::from_secs(10), || read_qword(LIVE_BYTES).is_some());
     assert_eq!(read_qword(LIVE_ALLOCS), Some(0), "allocations still live at the end of DriverUnload");
     assert_eq!(read_qword(LIVE_BYTES), Some(0), "bytes still live at the end of DriverUnload");
-    drop((a, b));
+    drop(handles);
 
     assert!(service.start(), "service restarted");
     let dev = wait_open();
     let st = dev.stats();
-    assert_eq!(st.channel.subscribers, 1, "a fresh channel with our subscriber only");
+    assert_eq!(st.channel.subscribers, 0, "a fresh channel: an open handle is no subscriber yet");
     assert_eq!(st.channel.gen_running, 0, "the generator does not survive a restart");
     assert_eq!(st.channel.published, 0);
-    // The table and our subscriber's ring and queue.
-    assert_eq!(st.channel.pool_allocations, 3, "fresh allocator counters: {:?}", st.channel);
+    // The subscriber table only: opening allocated nothing.
+    assert_eq!(st.channel.pool_allocations, 1, "fresh allocator counters: {:?}", st.channel);
     let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV after restart");
-    assert!(r.pending(), "RECV pends again after restart");
+    assert!(r.pended(), "RECV pends again after restart");
+    let st = dev.stats().channel;
+    // The first receive attached our subscriber: its ring and queue.
+    assert_eq!((st.subscribers, st.pool_allocations), (1, 3), "{st:?}");
     dev.cancel(&mut r).expect("CancelIoEx");
-    assert!(r.wait_event(5_000));
+    assert!(r.wait_timeout(Duration::from_millis(5_000)));
+}
+
+/// Lines of winedevice.exe's stderr (the session log xtask captures with
+/// `WINEDEBUG=+seh`) that report an unhandled page fault.
+fn page_faults() -> usize {
+    let path = std::env::var("KCHAN_E2E_SESSION_LOG")
+        .expect("KCHAN_E2E_SESSION_LOG names the Wine session's log (run through `cargo xtask test`)");
+    let log = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    String::from_utf8_lossy(&log).lines().filter(|l| l.contains("Unhandled page fault")).count()
+}
+
+/// What a client thread does while the driver comes and goes: open, send
+/// every kind of request, keep receives pending, cancel some, close.
+/// Errors are expected (the device vanishes under it); a receive that is
+/// never completed is not (counted in `stuck`).
+fn churn(stop: &AtomicBool, stuck: &AtomicUsize, kind: u16) {
+    let mut round = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let Ok(dev) = Device::open() else {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        let _ = dev.call(kchan_proto::IOCTL_STATS, &[], core::mem::size_of::<kchan_proto::StatsReply>());
+        if round.is_multiple_of(2) {
+            let _ = dev.subscribe(&kchan_e2e::only_kind(kind));
+        }
+        let mut ops: Vec<_> = (0..3).filter_map(|_| dev.post(IOCTL_RECV, &[], RECV_BYTES).ok()).collect();
+        let _ = dev.call(kchan_proto::IOCTL_INJECT, &kchan_e2e::inject_message(&[(kind, b"churn")]), 0);
+        if let Some(op) = ops.first_mut() {
+            let _ = dev.cancel(op);
+        }
+        if round.is_multiple_of(3) {
+            drop(dev); // close with receives pending
+            for mut op in ops {
+                if !op.wait_timeout(Duration::from_millis(10_000)) {
+                    stuck.fetch_add(1, Ordering::Relaxed);
+                    std::mem::forget(op); // never free what the kernel may still write
+                }
+            }
+        } else {
+            for op in &mut ops {
+                let _ = dev.cancel(op);
+            }
+            for mut op in ops {
+                if !op.wait_timeout(Duration::from_millis(10_000)) {
+                    stuck.fetch_add(1, Ordering::Relaxed);
+                    std::mem::forget(op);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn twenty_stop_start_cycles_while_threads_open_close_and_send_requests() {
+    let _g = serial();
+    let service = Service::open();
+    assert!(service.start(), "the driver runs before the test");
+    let faults_before = page_faults();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stuck = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4u16)
+        .map(|i| {
+            let (stop, stuck) = (stop.clone(), stuck.clone());
+            std::thread::spawn(move || churn(&stop, &stuck, 30 + i))
+        })
+        .collect();
+    for cycle in 0..20 {
+        std::thread::sleep(Duration::from_millis(50 + 10 * cycle));
+        delete_value(LIVE_ALLOCS);
+        delete_value(LIVE_BYTES);
+        service.stop();
+        assert_eq!(
+            (read_qword(LIVE_ALLOCS), read_qword(LIVE_BYTES)),
+            (Some(0), Some(0)),
+            "cycle {cycle}: allocations still live at the end of DriverUnload"
+        );
+        assert!(service.start(), "cycle {cycle}: the driver starts again");
+        assert_eq!(page_faults(), faults_before, "cycle {cycle}: winedevice.exe took an unhandled page fault");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("client thread");
+    }
+    assert_eq!(stuck.load(Ordering::Relaxed), 0, "receives never completed");
+    let dev = wait_open();
+    assert!(dev.stats().subscriber.balanced(), "the driver serves after the cycles");
 }

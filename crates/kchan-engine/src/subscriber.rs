@@ -6,9 +6,8 @@ use crate::ring::{Drained, Ring};
 use crate::{queue::Queue, EngineError, Limits, Outcome, Request, Sink};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
-    gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, ProtoError,
-    RecordHeader, SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE,
-    MAX_DELAY_US,
+    gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, RecordHeader,
+    SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE, MAX_DELAY_US,
 };
 
 /// Weight of a new sample in the consumer's turnaround average: 1/8.
@@ -64,6 +63,19 @@ impl<R> Detached<R> {
     pub fn is_empty(&self) -> bool {
         self.ring.is_none() && self.queue.is_none()
     }
+
+    /// Capacity of the ring it holds (0 without one): what a shell that
+    /// budgets ring memory gets back when this is dropped.
+    pub fn ring_bytes(&self) -> usize {
+        self.ring.as_ref().map_or(0, Ring::capacity)
+    }
+}
+
+impl<R> Prepared<R> {
+    /// Capacity of its ring, in bytes.
+    pub fn ring_bytes(&self) -> usize {
+        self.0.ring.as_ref().map_or(0, Ring::capacity)
+    }
 }
 
 impl<R: Request> Subscriber<R> {
@@ -71,14 +83,8 @@ impl<R: Request> Subscriber<R> {
     /// ring (`cfg.ring_bytes`) and the pending queue (K = `cfg.max_in_flight`).
     /// Call at PASSIVE/APC level, outside the channel's lock.
     pub fn prepare(cfg: &SubscribeConfig, limits: &Limits) -> Result<Prepared<R>, EngineError> {
-        cfg.validate()?;
+        limits.check(cfg)?;
         let ring_bytes = cfg.ring_bytes as usize;
-        if ring_bytes < limits.min_ring_bytes() {
-            return Err(EngineError::InvalidConfig(ProtoError::InvalidParameter));
-        }
-        if ring_bytes > limits.max_ring_bytes || cfg.max_in_flight as usize > limits.max_in_flight {
-            return Err(EngineError::InvalidConfig(ProtoError::TooLarge));
-        }
         let ring = Ring::try_new(ring_bytes).ok_or(EngineError::OutOfMemory)?;
         let queue = Queue::try_new(cfg.max_in_flight as usize).ok_or(EngineError::OutOfMemory)?;
         let counters = SubscriberStats {
@@ -226,7 +232,8 @@ impl<R: Request> Subscriber<R> {
     }
 
     /// Completes pending receives, oldest first, while the policy says ready.
-    /// Bounded: each turn removes or dooms one of at most K requests.
+    /// Bounded: each turn removes one of at most K requests or leaves it to
+    /// its canceller.
     pub(crate) fn complete_ready(&mut self, now: u64, sink: &mut impl Sink<R>) {
         while let Some(i) = self.queue.first_live() {
             let buf_len = match self.queue.get_mut(i) {
@@ -237,7 +244,7 @@ impl<R: Request> Subscriber<R> {
                 break;
             }
             if !self.queue.get_mut(i).is_some_and(|r| r.try_claim()) {
-                self.queue.mark_doomed(i);
+                self.queue.mark_cancel_owned(i);
                 continue;
             }
             let Some(mut req) = self.queue.remove(i) else { break };
@@ -334,7 +341,7 @@ impl<R: Request> Subscriber<R> {
                     sink.complete(req, Outcome::Closed);
                 }
             } else {
-                self.queue.mark_doomed(i);
+                self.queue.mark_cancel_owned(i);
                 i += 1;
             }
         }

@@ -28,8 +28,9 @@
 //!   `BufferTooSmall`, longer: `LengthMismatch`); a reply buffer may be longer.
 //! - `SubscribeConfig` is itself the wire struct; its enum-valued fields are
 //!   raw `u32`s with typed accessors, valid after [`SubscribeConfig::validate`].
-//! - Additions to the brief: `Record::Gap` also carries the loss timestamp;
-//!   [`BatchBuilder`] and [`InjectBuilder`] write into caller buffers.
+//! - `Record::Gap` carries the time of the first loss as its timestamp.
+//! - [`BatchBuilder`] and [`InjectBuilder`] write into caller buffers (no
+//!   allocation, so the driver can use them too).
 #![no_std]
 
 pub mod batch;
@@ -38,6 +39,7 @@ pub mod gen;
 pub mod inject;
 pub mod ioctl;
 pub mod record;
+pub mod service;
 pub mod stats;
 pub mod status;
 
@@ -54,6 +56,7 @@ pub use record::{
     BATCH_FLAGS_KNOWN, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE, KIND_GAP, MAX_KIND, RECORD_ALIGN,
     RECORD_HEADER_SIZE,
 };
-pub use stats::{ChannelStats, StatsReply, SubscriberStats};
+pub use service::*;
+pub use stats::{ChannelStats, StatsReply, SubscriberStats, STATS_REPLY_MIN_BYTES};
 pub use status::*;
 pub use zerocopy;

@@ -119,19 +119,23 @@ struct Kchan {
 }
 
 /// The subscribe options of a kchan mode.
-pub fn kchan_options(in_flight: u32, buffer_bytes: usize, policy: Policy, ring_bytes: u32) -> SubscribeOptions {
+pub fn kchan_options(max_in_flight: u32, buffer_bytes: usize, policy: Policy, ring_bytes: u32) -> SubscribeOptions {
     let policy = match policy {
         Policy::Immediate => CompletionPolicy::Immediate,
         Policy::Adaptive => CompletionPolicy::Adaptive,
     };
-    SubscribeOptions::new().in_flight(in_flight).buffer_bytes(buffer_bytes).completion(policy).ring_bytes(ring_bytes)
+    SubscribeOptions::new()
+        .max_in_flight(max_in_flight)
+        .buffer_bytes(buffer_bytes)
+        .completion(policy)
+        .ring_bytes(ring_bytes)
 }
 
 impl Kchan {
     fn open(args: &RunArgs) -> Result<Kchan, String> {
         let device = Device::open().map_err(|e| e.to_string())?;
         let ring = args.ring(MIN_RING_BYTES, device.version().max_ring_bytes);
-        let mut options = kchan_options(args.receives_in_flight(), args.buffer_bytes, args.policy, ring);
+        let mut options = kchan_options(args.max_in_flight(), args.buffer_bytes, args.policy, ring);
         if let Some(us) = args.max_delay_us {
             options = options.max_delay_us(us);
         }

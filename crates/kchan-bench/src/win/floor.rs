@@ -35,7 +35,7 @@ pub fn run(args: &FloorArgs) -> Result<(), String> {
 
     let device = Device::open().map_err(|e| e.to_string())?;
     let options =
-        SubscribeOptions::new().in_flight(1).completion(CompletionPolicy::Immediate).ring_bytes(DEFAULT_RING_BYTES);
+        SubscribeOptions::new().max_in_flight(1).completion(CompletionPolicy::Immediate).ring_bytes(DEFAULT_RING_BYTES);
     let mut sub = device.subscribe(options).map_err(|e| e.to_string())?;
     let (taken_tx, taken_rx) = mpsc::channel::<()>();
     let samples = args.samples;
