@@ -3,8 +3,10 @@
 //! One invocation is one measurement:
 //! - `run`: one consumer design (`--mode`) against one source (`--source`)
 //!   at one rate, for `--seconds` after a warm-up;
-//! - `control`: `IOCTL_STATS` round trips on a kchan-k8 handle, idle and
-//!   while the generator runs flat out;
+//! - `floor`: the machine's floors, `IOCTL_VERSION` round trips on an idle
+//!   handle and one-event deliveries to one pending receive;
+//! - `control`: `IOCTL_STATS` round trips on a kchan-k8 handle in
+//!   interleaved blocks: idle, source at half rate, idle, source flat out;
 //! - `inject`: the user-mode source that `run --source inject` spawns, a
 //!   process of its own so that the consumer's CPU time is its own.
 
@@ -24,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// One consumer design against one source at one rate; prints one JSON line.
     Run(RunArgs),
+    /// The floors: no-op round trips and one-event deliveries; one JSON line.
+    Floor(FloorArgs),
     /// Control-plane latency: IOCTL_STATS round trips, idle and loaded; one JSON line.
     Control(ControlArgs),
     /// Publish events through IOCTL_INJECT at a rate (the user-mode source).
@@ -71,8 +75,10 @@ impl Mode {
 /// Where events come from.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// The driver's generator thread (IOCTL_GEN_START).
+    /// The driver's generator thread (IOCTL_GEN_START): drops when the ring is full.
     Gen,
+    /// The generator, waiting for room in the ring instead of dropping.
+    GenWait,
     /// A separate `kchan-bench inject` process (IOCTL_INJECT in batches).
     Inject,
 }
@@ -82,6 +88,7 @@ impl Source {
     pub fn name(self) -> &'static str {
         match self {
             Source::Gen => "gen",
+            Source::GenWait => "gen-wait",
             Source::Inject => "inject",
         }
     }
@@ -123,9 +130,16 @@ pub struct RunArgs {
     /// Completion policy of the kchan modes.
     #[arg(long, value_enum, default_value = "adaptive")]
     pub policy: Policy,
-    /// Driver ring bytes of the consumer's subscriber (default: the driver's default ring).
+    /// Driver ring bytes of the consumer's subscriber, the same for every mode.
+    #[arg(long, default_value_t = DEFAULT_RING_BYTES)]
+    pub ring_bytes: u32,
+    /// Size the ring in time instead: room for this many milliseconds of
+    /// records at `--rate` (paced runs only), within the driver's limits.
+    #[arg(long, conflicts_with = "ring_bytes")]
+    pub ring_ms: Option<u32>,
+    /// The kchan modes' `max_delay_us` (experiments; default: the client's).
     #[arg(long)]
-    pub ring_bytes: Option<u32>,
+    pub max_delay_us: Option<u32>,
     /// Generator events per wake-up (default: 1 up to 10k/s, then rate/10k; 256 flat out).
     #[arg(long)]
     pub burst: Option<u32>,
@@ -136,6 +150,20 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The ring to subscribe with: `--ring-ms` of records at `--rate`
+    /// (rounded up to 8 bytes, at least `min` and at most `max`), or
+    /// `--ring-bytes`.
+    pub fn ring(&self, min: u32, max: u32) -> u32 {
+        match self.ring_ms {
+            Some(ms) if self.rate > 0 => {
+                let record = kchan_proto::record_size(self.size as usize) as u64;
+                let bytes = u64::from(self.rate) * record * u64::from(ms) / 1000;
+                (bytes.next_multiple_of(8).min(u64::from(u32::MAX)) as u32).clamp(min, max)
+            }
+            _ => self.ring_bytes,
+        }
+    }
+
     /// Receives kept in flight: the mode's, unless `--in-flight` says otherwise.
     pub fn max_in_flight(&self) -> u32 {
         if self.mode.is_seed() {
@@ -146,17 +174,38 @@ impl RunArgs {
     }
 }
 
+/// Ring every mode subscribes with unless told otherwise: 4 MiB, the
+/// client library's default.
+pub const DEFAULT_RING_BYTES: u32 = 4 << 20;
+
+/// Options of `kchan-bench floor`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FloorArgs {
+    /// Round trips, and deliveries, measured.
+    #[arg(long, default_value_t = 1000)]
+    pub samples: u32,
+    /// Payload bytes of the injected events.
+    #[arg(long, default_value_t = 32)]
+    pub size: u32,
+}
+
 /// Options of `kchan-bench control`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ControlArgs {
-    /// The load: the driver's generator or the injector process, flat out.
+    /// The load: the driver's generator or the injector process.
     #[arg(long, value_enum, default_value = "gen")]
     pub source: Source,
     /// Payload bytes of the load.
     #[arg(long, default_value_t = 32)]
     pub size: u32,
-    /// Round trips measured in each phase (idle, loaded).
-    #[arg(long, default_value_t = 1000)]
+    /// The load's rate in the half-rate blocks, events/s (half the source's highest).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub half_rate: u32,
+    /// Cycles of four blocks: idle, half rate, idle, flat out.
+    #[arg(long, default_value_t = 5)]
+    pub cycles: u32,
+    /// Round trips measured in each block.
+    #[arg(long, default_value_t = 100)]
     pub samples: u32,
     /// Pause between two round trips, in microseconds.
     #[arg(long, default_value_t = 1000)]
@@ -207,7 +256,33 @@ mod tests {
         assert_eq!(a.source, Source::Inject);
         assert_eq!((a.rate, a.size), (10_000, 256));
         assert_eq!(a.policy, Policy::Adaptive);
-        assert_eq!(a.ring_bytes, None);
+        assert_eq!(a.ring_bytes, DEFAULT_RING_BYTES);
+        assert_eq!(a.ring(64, 1 << 26), DEFAULT_RING_BYTES);
+    }
+
+    #[test]
+    fn ring_in_time_holds_that_long_at_the_rate() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["kchan-bench", "run", "--mode", "kchan-k8"];
+            all.extend_from_slice(args);
+            let Command::Run(a) = Cli::try_parse_from(all).unwrap().command else { panic!("not a run") };
+            a
+        };
+        // 1M events/s of 56-byte records for 250 ms: 14 MB.
+        assert_eq!(parse(&["--rate", "1000000", "--ring-ms", "250"]).ring(64, 1 << 26), 14_000_000);
+        assert_eq!(parse(&["--rate", "100000000", "--ring-ms", "250"]).ring(64, 1 << 26), 1 << 26, "capped");
+        assert_eq!(parse(&["--rate", "0", "--ring-ms", "250"]).ring(64, 1 << 26), DEFAULT_RING_BYTES, "flat out");
+        assert!(Cli::try_parse_from([
+            "kchan-bench",
+            "run",
+            "--mode",
+            "kchan-k8",
+            "--ring-ms",
+            "1",
+            "--ring-bytes",
+            "8"
+        ])
+        .is_err());
     }
 
     #[test]
@@ -225,6 +300,7 @@ mod tests {
     #[test]
     fn rejects_unknown_modes() {
         assert!(Cli::try_parse_from(["kchan-bench", "run", "--mode", "seed"]).is_err());
+        assert!(Cli::try_parse_from(["kchan-bench", "run", "--mode", "seed-sync", "--source", "gen-wait"]).is_ok());
         assert!(Cli::try_parse_from(["kchan-bench", "inject", "--rate", "-1"]).is_err());
     }
 }

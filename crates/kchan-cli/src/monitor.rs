@@ -7,6 +7,7 @@ use kchan::clock::latency_us;
 use kchan::proto::Record;
 use kchan::{Device, GenConfig, SubscribeOptions};
 use std::io::Write;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Runs the monitor until `--seconds` pass or Ctrl-C.
@@ -37,9 +38,9 @@ fn watch(sub: &mut kchan::Subscription, device: &Device, args: &MonitorArgs) -> 
     let mut view = View::new();
     let mut last = start;
     let mut next_refresh = start + refresh;
-    let out = std::io::stdout();
+    let (lines, printer) = printer();
     if !args.json {
-        println!("kchan monitor: {} receives in flight; Ctrl-C to stop", args.max_in_flight);
+        let _ = lines.send(format!("kchan monitor: {} receives in flight; Ctrl-C to stop", args.max_in_flight));
     }
     while !ctrl_c::stopped() && end.is_none_or(|e| Instant::now() < e) {
         let wake_at = end.map_or(next_refresh, |e| e.min(next_refresh));
@@ -61,17 +62,18 @@ fn watch(sub: &mut kchan::Subscription, device: &Device, args: &MonitorArgs) -> 
             }
             let elapsed = (now - start).as_secs_f64();
             let interval = (now - last).as_secs_f64();
-            let mut out = out.lock();
-            let _ = if args.json {
-                writeln!(out, "{}", view.interval_json(elapsed, interval))
+            let line = if args.json {
+                view.interval_json(elapsed, interval).to_string()
             } else {
-                writeln!(out, "{}", view.interval_line(elapsed, interval))
+                view.interval_line(elapsed, interval)
             };
-            let _ = out.flush();
+            let _ = lines.send(line);
             last = now;
             next_refresh = now + refresh;
         }
     }
+    drop(lines);
+    let _ = printer.join();
     if let Ok(stats) = device.stats() {
         let s = stats.subscriber;
         view.set_drops(Drops { ring_full: s.dropped_ring_full, overwritten: s.dropped_overwritten });
@@ -83,4 +85,22 @@ fn watch(sub: &mut kchan::Subscription, device: &Device, args: &MonitorArgs) -> 
         println!("{}", view.summary_text(elapsed));
     }
     Ok(())
+}
+
+/// A thread that writes each line it is sent to stdout and flushes it. The
+/// receive loop hands its lines over instead of writing them: a write to a
+/// console takes milliseconds under Wine (a round trip to conhost), the
+/// first one far longer, and records wait in the driver while the loop is
+/// away: the live view's p99 would measure the console.
+fn printer() -> (mpsc::Sender<String>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel::<String>();
+    let handle = std::thread::spawn(move || {
+        let out = std::io::stdout();
+        for line in rx {
+            let mut out = out.lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    });
+    (tx, handle)
 }

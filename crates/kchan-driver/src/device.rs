@@ -222,4 +222,11 @@ impl<K: Kernel> Batch<'_, K> {
     pub fn publish(&mut self, kind: u16, payload: &[u8]) -> usize {
         self.chan.publish_at(kind, payload, self.now, self.sink)
     }
+
+    /// Whether every consuming subscriber of `kind` can store `bytes` more
+    /// record bytes without a loss ([`kchan_engine::Channel::has_room`]): a
+    /// source that can hold its events back asks before publishing them.
+    pub fn has_room(&self, kind: u16, bytes: usize) -> bool {
+        self.chan.has_room(kind, bytes)
+    }
 }

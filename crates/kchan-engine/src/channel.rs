@@ -222,6 +222,23 @@ impl<R: Request, C: Clock> Channel<R, C> {
         n
     }
 
+    /// Whether every consuming subscriber of `kind` can store `bytes` more
+    /// record bytes (see [`kchan_proto::record_size`]) without a loss. A
+    /// source that can hold its events back checks it before publishing and
+    /// waits while it is false; subscribers that never posted a receive do
+    /// not count (nothing would ever make room in them).
+    pub fn has_room(&self, kind: u16, bytes: usize) -> bool {
+        let mut mask = self.by_kind.get(kind as usize).copied().unwrap_or(0);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if self.slots[i].sub.as_ref().is_some_and(|sub| sub.room() < bytes) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Posts a receive. If records wait (and the policy agrees) it completes at
     /// once through `sink` with as many whole records as fit; otherwise it is
     /// queued. Refused (and handed back) when the buffer is below

@@ -64,12 +64,15 @@
 //!   completion the subscriber is *disarmed*: further records wait until the
 //!   consumer has posted its receives back (as many as it ever had pending:
 //!   its working K; the post that re-arms completes at once with everything
-//!   that waits, as one batch), or the max delay passes, or
-//!   the buffer/fill thresholds trigger. The consumer thus sees about one
+//!   that waits, as one batch), or the max delay passes (or twice the
+//!   consumer's measured turnaround, completion to next post, if longer: a
+//!   spare receive completed while the consumer is still busy with one it
+//!   holds only adds a completion), or the buffer/fill thresholds trigger. The consumer thus sees about one
 //!   completion in flight at moderate rates (latency of K=1) while K receives
 //!   stay posted for bursts.
-//! - `ONE_EVENT_PER_COMPLETION` delivers exactly one record per completion
-//!   (the seed's design, for comparison).
+//! - `ONE_EVENT_PER_COMPLETION` delivers exactly one event per completion
+//!   (the seed's design, for comparison), with the gap records next to it:
+//!   a gap is not an event and never takes a receive of its own.
 //!
 //! # Cancel, complete, close race
 //!

@@ -2,13 +2,16 @@
 //! completion policy and counters. Plain state; the channel calls it under
 //! its lock and never lets it allocate.
 
-use crate::ring::Ring;
+use crate::ring::{Drained, Ring};
 use crate::{queue::Queue, EngineError, Limits, Outcome, Request, Sink};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
     gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, RecordHeader,
-    SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE,
+    SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE, MAX_DELAY_US,
 };
+
+/// Weight of a new sample in the consumer's turnaround average: 1/8.
+const TURNAROUND_WEIGHT: u64 = 8;
 
 /// A subscriber's state. Created only through [`Subscriber::prepare`], which
 /// does every allocation, then moved into a channel by `attach`/`reconfigure`.
@@ -29,6 +32,11 @@ pub struct Subscriber<R> {
     /// Adaptive policy: the most receives ever pending at once (the
     /// consumer's working K, which may be below the configured limit).
     pending_high_water: usize,
+    /// Adaptive policy: when the last completion left, until the next post.
+    completed_at: Option<u64>,
+    /// Adaptive policy: the consumer's turnaround, a moving average of the
+    /// time from a completion to its next post (100 ns ticks; 0 = unknown).
+    turnaround_ticks: u64,
     pub(crate) closing: bool,
     pub(crate) counters: SubscriberStats,
 }
@@ -97,6 +105,8 @@ impl<R: Request> Subscriber<R> {
             tail_gap: None,
             armed: true,
             pending_high_water: 0,
+            completed_at: None,
+            turnaround_ticks: 0,
             closing: false,
             counters,
         }))
@@ -114,12 +124,44 @@ impl<R: Request> Subscriber<R> {
         }
     }
 
+    /// Record bytes a publish can store now without a loss (a pending tail
+    /// gap needs its record's room first). A subscriber that never had a
+    /// receive pending is not consuming: it reports unlimited room, so a
+    /// source waiting for room is not held back by a handle that only
+    /// sends control requests.
+    pub(crate) fn room(&self) -> usize {
+        match self.ring.as_ref() {
+            Some(ring) if self.pending_high_water > 0 => {
+                ring.free().saturating_sub(if self.tail_gap.is_some() { GAP_RECORD_SIZE } else { 0 })
+            }
+            _ => usize::MAX,
+        }
+    }
+
     /// When the policy will complete without further events, if it waits for time.
     pub(crate) fn deadline(&self) -> Option<u64> {
         if self.policy == CompletionPolicy::Immediate || self.queue.live() == 0 {
             return None;
         }
-        self.oldest().map(|t| t.saturating_add(self.max_delay_ticks))
+        self.oldest().map(|t| t.saturating_add(self.hold_ticks()))
+    }
+
+    /// How long the oldest record may wait while a receive is pending.
+    ///
+    /// Coalesce: `max_delay`. Adaptive: while the consumer has a completion
+    /// in hand, records wait for its re-post, which takes them all in one
+    /// batch; a spare receive completed meanwhile only adds a completion
+    /// the consumer handles after the one in hand. So the wait is bounded by
+    /// twice the consumer's measured turnaround (it is late, not busy,
+    /// beyond that), never less than `max_delay`, never more than
+    /// [`MAX_DELAY_US`]: a fixed delay shorter than a slow machine's
+    /// turnaround fired on every cycle and doubled the completions.
+    fn hold_ticks(&self) -> u64 {
+        let max = u64::from(MAX_DELAY_US) * 10;
+        match self.policy {
+            CompletionPolicy::Adaptive => self.max_delay_ticks.max(self.turnaround_ticks.saturating_mul(2)).min(max),
+            _ => self.max_delay_ticks,
+        }
     }
 
     /// Stores one published record (or accounts its loss), then completes
@@ -177,7 +219,7 @@ impl<R: Request> Subscriber<R> {
         if BATCH_HEADER_SIZE + waiting_bytes >= buf_len || used >= self.fill_bytes {
             return true; // holding cannot make the batch bigger, or would risk drops
         }
-        if self.oldest().is_some_and(|t| now >= t.saturating_add(self.max_delay_ticks)) {
+        if self.oldest().is_some_and(|t| now >= t.saturating_add(self.hold_ticks())) {
             return true;
         }
         match self.policy {
@@ -209,6 +251,7 @@ impl<R: Request> Subscriber<R> {
             let (bytes, records) = self.fill(req.buffer());
             self.counters.completions += 1;
             self.armed = false;
+            self.completed_at = Some(now);
             sink.complete(req, Outcome::Delivered { bytes, records });
         }
     }
@@ -217,10 +260,14 @@ impl<R: Request> Subscriber<R> {
     fn fill(&mut self, buf: &mut [u8]) -> (usize, u32) {
         let cap = buf.len().min(u32::MAX as usize) & !7;
         let (head, body) = buf[..cap].split_at_mut(BATCH_HEADER_SIZE);
-        let max_records = if self.one_event { 1 } else { u32::MAX };
-        let mut d = self.ring.as_mut().map(|r| r.drain_into(body, max_records)).unwrap_or_default();
+        let mut d = match self.ring.as_mut() {
+            None => Drained::default(),
+            Some(ring) if self.one_event => drain_one_event(ring, body),
+            Some(ring) => ring.drain_into(body, u32::MAX),
+        };
+        // A tail gap follows the last record: it goes out with it.
         let ring_empty = self.ring.as_ref().is_none_or(Ring::is_empty);
-        if ring_empty && d.records < max_records && body.len() - d.bytes >= GAP_RECORD_SIZE {
+        if ring_empty && body.len() - d.bytes >= GAP_RECORD_SIZE {
             if let Some((g, ts)) = self.tail_gap.take() {
                 body[d.bytes..d.bytes + GAP_RECORD_SIZE].copy_from_slice(&gap_record_bytes(&g, ts));
                 d.bytes += GAP_RECORD_SIZE;
@@ -272,6 +319,13 @@ impl<R: Request> Subscriber<R> {
         // timer completion at a time) and so does latency.
         self.pending_high_water = self.pending_high_water.max(self.queue.len());
         self.armed = self.queue.len() >= self.pending_high_water;
+        if let Some(at) = self.completed_at.take() {
+            let sample = now.saturating_sub(at);
+            self.turnaround_ticks = match self.turnaround_ticks {
+                0 => sample.max(1),
+                avg => (avg - avg / TURNAROUND_WEIGHT + sample / TURNAROUND_WEIGHT).max(1),
+            };
+        }
         self.complete_ready(now, sink);
         Ok(())
     }
@@ -340,6 +394,8 @@ impl<R: Request> Subscriber<R> {
         self.counters = SubscriberStats { ring_capacity: cap, max_in_flight: k, ..old.counters };
         self.counters.ring_high_water = new_ring.used() as u64;
         self.armed = old.armed;
+        self.completed_at = old.completed_at;
+        self.turnaround_ticks = old.turnaround_ticks;
         Ok(())
     }
 
@@ -347,6 +403,25 @@ impl<R: Request> Subscriber<R> {
     pub(crate) fn balanced(&self) -> bool {
         self.closing || self.stats().balanced()
     }
+}
+
+/// One-event mode (the seed's one event per receive): the next event and the
+/// gap records in front of it, which say what was lost before it. A gap is
+/// not an event: taking a receive of its own would halve the events a
+/// one-event consumer gets exactly when it falls behind. Stops early only
+/// when the ring is empty or the next record does not fit `out`.
+fn drain_one_event(ring: &mut Ring, out: &mut [u8]) -> Drained {
+    let mut d = Drained::default();
+    while d.events == 0 {
+        let step = ring.drain_into(&mut out[d.bytes..], 1);
+        if step.records == 0 {
+            break;
+        }
+        d.bytes += step.bytes;
+        d.records += step.records;
+        d.events += step.events;
+    }
+    d
 }
 
 /// Drop-oldest: removes records from the front until `need` bytes plus one gap

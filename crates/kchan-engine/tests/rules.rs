@@ -145,6 +145,105 @@ fn one_event_per_completion() {
     }
 }
 
+/// A one-event consumer that falls behind gets every event it can take one
+/// per receive, and the loss report on top: the gap goes with the event
+/// after it (or, at the end of the ring, the one before it), never alone.
+#[test]
+fn one_event_gap_travels_with_the_next_event() {
+    let (mut ch, _) = channel();
+    let c = kchan_engine::proto::SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, ..cfg(256, 4) };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    for i in 0..10u8 {
+        ch.publish(1, &[i; 32], &mut sink); // 4 fit, 6 dropped: a tail gap
+    }
+    for k in 0..2 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"new", &mut sink); // the gap is written in front of it
+    for k in 2..6 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let got: Vec<Vec<Rec>> = sink.0.iter().map(|(r, o)| decode(r, *o)).collect();
+    let gap = Rec::Gap { first: 4, count: 6, reason: GapReason::RingFull };
+    assert_eq!(
+        got,
+        vec![
+            vec![ev(0, &[0; 32])],
+            vec![ev(1, &[1; 32])],
+            vec![ev(2, &[2; 32])],
+            vec![ev(3, &[3; 32])],
+            vec![gap, ev(10, b"new")],
+        ]
+    );
+    let s = ch.stats(id).unwrap();
+    assert_eq!((s.completions, s.delivered, s.gaps_delivered, s.pending_receives), (5, 5, 1, 1));
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn one_event_tail_gap_goes_with_the_last_event() {
+    let (mut ch, _) = channel();
+    let c = kchan_engine::proto::SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, ..cfg(256, 4) };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    for i in 0..6u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+    }
+    for k in 0..4 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let last = decode(&sink.0[3].0, sink.0[3].1);
+    assert_eq!(last, vec![ev(3, &[3; 32]), Rec::Gap { first: 4, count: 2, reason: GapReason::RingFull }]);
+    assert!(sink.0.iter().all(|(r, o)| decode(r, *o).iter().filter(|r| matches!(r, Rec::Ev { .. })).count() == 1));
+    ch.post(id, Req::new(9, 4096), &mut sink).unwrap();
+    assert_eq!(sink.0.len(), 4, "nothing waits: the receive pends");
+}
+
+#[test]
+fn one_event_drop_oldest_gap_goes_with_the_event_after_it() {
+    let (mut ch, _) = channel();
+    let c = kchan_engine::proto::SubscribeConfig {
+        flags: ONE_EVENT_PER_COMPLETION,
+        overflow: OverflowPolicy::DropOldest as u32,
+        ..cfg(256, 4)
+    };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    for i in 0..10u8 {
+        ch.publish(1, &[i; 32], &mut sink);
+    }
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    let first = decode(&sink.0[0].0, sink.0[0].1);
+    let [Rec::Gap { first: 0, count, reason: GapReason::Overwritten }, Rec::Ev { seq, .. }] = first[..] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(seq, count, "the first event kept follows the gap");
+    assert!(ch.check_invariant(id));
+}
+
+/// A source that can hold its events back asks before publishing.
+#[test]
+fn has_room_counts_consuming_subscribers_only() {
+    let (mut ch, _) = channel();
+    let a = subscribe(&mut ch, kchan_engine::proto::SubscribeConfig { kind_mask: 1 << 1, ..cfg(256, 4) });
+    let idle = subscribe(&mut ch, kchan_engine::proto::SubscribeConfig { kind_mask: 1 << 1, ..cfg(256, 4) });
+    let mut sink = VecSink::default();
+    assert!(ch.has_room(1, 256), "nobody consumes yet: nothing to wait for");
+    ch.post(a, Req::new(1, 104), &mut sink).unwrap(); // a is consuming now
+    for i in 0..4u8 {
+        ch.publish(1, &[i; 32], &mut sink); // the first completes the receive; 3 stay (168 bytes)
+    }
+    assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "256 - 168 bytes left in a");
+    assert!(ch.has_room(2, 4096), "no subscriber of kind 2");
+    ch.publish(1, &[9; 64], &mut sink); // 88 bytes: fills a, and the idle one drops
+    assert!(!ch.has_room(1, 8));
+    ch.publish(1, &[9; 8], &mut sink); // dropped in a: a tail gap takes its room first
+    ch.post(a, Req::new(2, 104), &mut sink).unwrap(); // drains one record of 56 bytes
+    assert!(!ch.has_room(1, 56) && ch.has_room(1, 8), "56 free, 48 of them for the gap record");
+    assert!(ch.stats(idle).unwrap().dropped_ring_full > 0, "the idle subscriber dropped, and did not count");
+}
+
 #[test]
 fn post_refusals_hand_the_request_back() {
     let (mut ch, _) = channel();
@@ -332,6 +431,66 @@ fn adaptive_rearms_only_when_the_consumer_has_all_its_receives_back() {
     assert_eq!(sink.0.len(), 3, "all receives back: re-armed, the post completes the waiting record");
     assert_eq!(decode(&sink.0[2].0, sink.0[2].1).len(), 1);
     assert!(ch.check_invariant(id));
+}
+
+/// A consumer that takes `turnaround` ticks to give a receive back, for
+/// `cycles` cycles of one event each; returns the time after the last.
+fn consume_cycles(ch: &mut Chan, clock: &ManualClock, id: kchan_engine::SubscriberId, turnaround: u64) -> u64 {
+    let mut sink = VecSink::default();
+    let mut t = 100;
+    for cycle in 0..16 {
+        clock.set(t);
+        ch.publish(1, b"e", &mut sink);
+        let (req, _) = sink.0.pop().expect("armed: the event completes at once");
+        t += turnaround;
+        clock.set(t);
+        ch.post(id, Req::new(1000 + cycle, req.buf.len()), &mut sink).unwrap();
+        assert!(sink.0.is_empty(), "nothing waited");
+        t += 10;
+    }
+    t
+}
+
+/// Records held for a consumer busy with a completion wait for its re-post
+/// as long as it is on its usual schedule: twice its measured turnaround,
+/// when that is longer than `max_delay` (1000 ticks here).
+#[test]
+fn adaptive_holds_for_the_consumers_measured_turnaround() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..2 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let t = consume_cycles(&mut ch, &clock, id, 5000); // 500 us to come back
+    clock.set(t);
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.len(), 1, "armed: at once");
+    ch.publish(1, b"b", &mut sink);
+    ch.on_timer(t + 1000, &mut sink);
+    assert_eq!(sink.0.len(), 1, "max_delay passed, but the consumer is not late yet: hold");
+    assert_eq!(ch.next_deadline(), Some(t + 10_000), "twice its turnaround");
+    ch.on_timer(t + 10_000, &mut sink);
+    assert_eq!(sink.0.len(), 2, "late: the spare receive takes the record");
+    assert_eq!(decode(&sink.0[1].0, sink.0[1].1), vec![ev(17, b"b")]);
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn adaptive_fast_consumer_keeps_max_delay() {
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..2 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    let t = consume_cycles(&mut ch, &clock, id, 100); // 10 us
+    clock.set(t);
+    ch.publish(1, b"a", &mut sink);
+    ch.publish(1, b"b", &mut sink);
+    assert_eq!(ch.next_deadline(), Some(t + 1000), "max_delay bounds the wait");
+    ch.on_timer(t + 1000, &mut sink);
+    assert_eq!(sink.0.len(), 2);
 }
 
 #[test]

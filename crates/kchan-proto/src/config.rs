@@ -56,8 +56,10 @@ impl CompletionPolicy {
     }
 }
 
-/// Flag: deliver exactly one record per completed receive (emulates the seed's
-/// one-event-per-IOCTL design, for comparisons).
+/// Flag: deliver exactly one event per completed receive (emulates the seed's
+/// one-event-per-IOCTL design, for comparisons). A gap record is not an
+/// event: it travels with the event after it (or, at the end of the ring,
+/// the one before it).
 pub const ONE_EVENT_PER_COMPLETION: u32 = 1;
 /// All subscribe flags defined by this version.
 pub const SUBSCRIBE_FLAGS_KNOWN: u32 = ONE_EVENT_PER_COMPLETION;
@@ -90,8 +92,10 @@ pub struct SubscribeConfig {
     pub completion: u32,
     /// `Coalesce`: complete once this many records wait (at least 1).
     pub min_records: u32,
-    /// `Coalesce` / `Adaptive`: longest time a record waits while a receive
-    /// is pending, in microseconds (`1..=MAX_DELAY_US`).
+    /// `Coalesce`: longest time a record waits while a receive is pending,
+    /// in microseconds (`1..=MAX_DELAY_US`). `Adaptive`: the same, except
+    /// that a consumer whose measured turnaround (completion to next post)
+    /// is longer gets twice that turnaround, at most `MAX_DELAY_US`.
     pub max_delay_us: u32,
     /// Complete regardless of policy once the ring is this full, in percent
     /// (`1..=100`).

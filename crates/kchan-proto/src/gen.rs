@@ -6,6 +6,14 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Largest events-per-wakeup burst.
 pub const MAX_GEN_BURST: u32 = 65_536;
 
+/// Flag: wait for room instead of dropping. Before each chunk the generator
+/// checks that every subscriber of its kind has room for the chunk, and
+/// yields until they do: a lossless source, as a real source that can
+/// hold its events back (a queue, a device with flow control) is.
+pub const GEN_WAIT_FOR_ROOM: u32 = 1;
+/// All generator flags defined by this version.
+pub const GEN_FLAGS_KNOWN: u32 = GEN_WAIT_FOR_ROOM;
+
 /// Input of `IOCTL_GEN_START`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -22,8 +30,8 @@ pub struct GenConfig {
     pub burst: u32,
     /// Payload bytes per event, at most [`MAX_RECORD_PAYLOAD`].
     pub payload_bytes: u32,
-    /// Zero.
-    pub reserved2: u32,
+    /// [`GEN_WAIT_FOR_ROOM`] or 0; unknown bits are refused.
+    pub flags: u32,
     /// Stop after this many events; 0 = until `IOCTL_GEN_STOP`.
     pub count: u64,
 }
@@ -39,7 +47,7 @@ impl Default for GenConfig {
             rate: 10_000,
             burst: 1,
             payload_bytes: 32,
-            reserved2: 0,
+            flags: 0,
             count: 0,
         }
     }
@@ -66,7 +74,7 @@ impl GenConfig {
         }
         if self.kind > MAX_KIND
             || self.reserved != 0
-            || self.reserved2 != 0
+            || self.flags & !GEN_FLAGS_KNOWN != 0
             || self.burst == 0
             || self.burst > MAX_GEN_BURST
         {
@@ -94,6 +102,11 @@ mod tests {
         let mut b = g;
         b.payload_bytes = MAX_RECORD_PAYLOAD + 1;
         assert_eq!(GenConfig::parse(b.as_bytes()), Err(ProtoError::TooLarge));
+        let mut b = g;
+        b.flags = GEN_WAIT_FOR_ROOM;
+        assert_eq!(GenConfig::parse(b.as_bytes()), Ok(b));
+        b.flags = 2;
+        assert_eq!(GenConfig::parse(b.as_bytes()), Err(ProtoError::InvalidParameter));
         let mut b = g;
         b.version = 0;
         assert_eq!(GenConfig::parse(b.as_bytes()), Err(ProtoError::UnsupportedVersion));

@@ -48,7 +48,7 @@ pub use config::{
     CompletionPolicy, OverflowPolicy, SubscribeConfig, MAX_DELAY_US, MAX_IN_FLIGHT, MAX_RING_BYTES,
     ONE_EVENT_PER_COMPLETION, SUBSCRIBE_FLAGS_KNOWN,
 };
-pub use gen::{GenConfig, MAX_GEN_BURST};
+pub use gen::{GenConfig, GEN_FLAGS_KNOWN, GEN_WAIT_FOR_ROOM, MAX_GEN_BURST};
 pub use inject::{parse_inject, InjectBuilder, InjectHeader, InjectReader, InjectRecordHeader, MAX_INJECT_BYTES};
 pub use ioctl::*;
 pub use record::{

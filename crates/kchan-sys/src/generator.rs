@@ -11,6 +11,14 @@
 //! - A burst is published in chunks of at most [`CHUNK_EVENTS`] events or
 //!   [`CHUNK_BYTES`] payload bytes per spin-lock hold, so receives complete
 //!   between chunks and the lock is never held long.
+//! - With `GEN_WAIT_FOR_ROOM` a chunk is published only when every consuming
+//!   subscriber of its kind has room for all of it; otherwise the thread
+//!   sleeps and checks again, from [`ROOM_WAIT_MIN`] doubling up to
+//!   [`ROOM_WAIT_MAX`] (a slow consumer is not polled thousands of times
+//!   a second; a fast one drains a whole batch at once, and the ring holds
+//!   far more than the longest sleep's worth): a lossless source that
+//!   leaves the CPU to the consumers instead of publishing events only to
+//!   drop them.
 //! - The payload buffer is allocated at start (PASSIVE_LEVEL), never per
 //!   event; its first 8 bytes carry the generator's own event number.
 //! - Counters: running, events produced since the last start, rate
@@ -32,7 +40,7 @@ use kchan_km::ffi::{
 };
 use kchan_km::sync::{Event, SpinLock};
 use kchan_km::thread::SystemThread;
-use kchan_proto::{ChannelStats, GenConfig};
+use kchan_proto::{record_size, ChannelStats, GenConfig, GEN_WAIT_FOR_ROOM};
 
 /// Longest single sleep, in 100 ns ticks (10 ms).
 pub const SLEEP_SLICE: u64 = 100_000;
@@ -40,6 +48,10 @@ pub const SLEEP_SLICE: u64 = 100_000;
 pub const CHUNK_EVENTS: u64 = 64;
 /// Most payload bytes published per spin-lock hold.
 pub const CHUNK_BYTES: u64 = 64 * 1024;
+/// First sleep while waiting for room, in 100 ns ticks (50 us).
+pub const ROOM_WAIT_MIN: u64 = 500;
+/// Longest sleep while waiting for room, in 100 ns ticks (1 ms).
+pub const ROOM_WAIT_MAX: u64 = 10_000;
 const TICKS_PER_S: u128 = 10_000_000;
 
 struct Control {
@@ -223,6 +235,8 @@ fn produce(gen: &Generator, dev: &KchanDevice, config: &GenConfig, epoch: u64) {
     let clock = KernelClock::new();
     let start = clock.now();
     let per_chunk = CHUNK_EVENTS.min((CHUNK_BYTES / len.max(1) as u64).max(1));
+    let wait_for_room = config.flags & GEN_WAIT_FOR_ROOM != 0;
+    let mut room_wait = ROOM_WAIT_MIN;
     let mut n: u64 = 0;
     'run: while !gen.changed(epoch) {
         let mut left = u64::from(config.burst);
@@ -233,7 +247,12 @@ fn produce(gen: &Generator, dev: &KchanDevice, config: &GenConfig, epoch: u64) {
             let chunk = left.min(per_chunk);
             // One lock hold and one timestamp per chunk (at most 64
             // events, a few us).
+            let mut room = true;
             let published = dev.core().publish_batch(|batch| {
+                if wait_for_room && !batch.has_room(config.kind, chunk as usize * record_size(len)) {
+                    room = false;
+                    return;
+                }
                 for i in n..n + chunk {
                     let tag = i.to_le_bytes();
                     let k = len.min(8);
@@ -244,6 +263,18 @@ fn produce(gen: &Generator, dev: &KchanDevice, config: &GenConfig, epoch: u64) {
             if !published {
                 break 'run; // the channel is gone: unloading
             }
+            if !room {
+                if gen.changed(epoch) {
+                    break 'run;
+                }
+                let mut interval = -(room_wait as i64);
+                // SAFETY: PASSIVE_LEVEL (system thread); relative
+                // interval, a live local.
+                unsafe { KeDelayExecutionThread(KERNEL_MODE, 0, &mut interval) };
+                room_wait = (room_wait * 2).min(ROOM_WAIT_MAX);
+                continue;
+            }
+            room_wait = ROOM_WAIT_MIN;
             n += chunk;
             left -= chunk;
             // Relaxed: statistics.

@@ -15,7 +15,7 @@
 use super::clock::now_ticks;
 use super::raw::{self, EventIo};
 use crate::args::{Mode, Policy, RunArgs};
-use crate::report::Tally;
+use crate::report::run::Tally;
 use kchan::{CompletionPolicy, Device, StatsReply, SubscribeOptions, Subscription};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
@@ -38,11 +38,14 @@ pub trait Consumer {
 /// Opens and subscribes the consumer `args.mode` describes.
 pub fn open(args: &RunArgs) -> Result<Box<dyn Consumer>, String> {
     Ok(match args.mode {
-        Mode::SeedSync => Box::new(Seed::open(false, args.ring_bytes)?),
-        Mode::SeedOverlapped => Box::new(Seed::open(true, args.ring_bytes)?),
+        Mode::SeedSync => Box::new(Seed::open(false, args)?),
+        Mode::SeedOverlapped => Box::new(Seed::open(true, args)?),
         Mode::KchanK1 | Mode::KchanK8 => Box::new(Kchan::open(args)?),
     })
 }
+
+/// Smallest ring a ring sized in time gets (above the driver's minimum).
+const MIN_RING_BYTES: u32 = 64 << 10;
 
 /// How a seed sends its IOCTLs.
 enum SeedIo {
@@ -57,7 +60,7 @@ struct Seed {
 }
 
 impl Seed {
-    fn open(overlapped: bool, ring_bytes: Option<u32>) -> Result<Seed, String> {
+    fn open(overlapped: bool, args: &RunArgs) -> Result<Seed, String> {
         let handle = raw::open(overlapped).map_err(|e| format!("opening \\\\.\\kchan: {e}"))?;
         let io = if overlapped {
             SeedIo::Event(EventIo::new(handle).map_err(|e| e.to_string())?)
@@ -70,11 +73,12 @@ impl Seed {
         let version = VersionInfo::parse(&version[..n]).map_err(|e| format!("version: {e:?}"))?;
         // The smallest buffer the driver takes: room for one largest record.
         seed.buffer = vec![0u8; version.min_recv_bytes as usize];
-        let mut config =
-            SubscribeConfig { flags: ONE_EVENT_PER_COMPLETION, max_in_flight: 1, ..SubscribeConfig::default() };
-        if let Some(bytes) = ring_bytes {
-            config.ring_bytes = bytes;
-        }
+        let config = SubscribeConfig {
+            flags: ONE_EVENT_PER_COMPLETION,
+            max_in_flight: 1,
+            ring_bytes: args.ring(MIN_RING_BYTES, version.max_ring_bytes),
+            ..SubscribeConfig::default()
+        };
         seed.call(IOCTL_SUBSCRIBE, config.as_bytes(), &mut []).map_err(|e| format!("subscribe: {e}"))?;
         Ok(seed)
     }
@@ -94,7 +98,7 @@ impl Consumer for Seed {
         let now = now_ticks();
         let counted = match result {
             Ok(n) => {
-                parse_batch(&buffer[..n]).map(|batch| tally.batch(batch, now)).map_err(|e| format!("batch: {e:?}"))
+                parse_batch(&buffer[..n]).map(|batch| tally.batch(batch, n, now)).map_err(|e| format!("batch: {e:?}"))
             }
             Err(e) => Err(format!("receive: {e}")),
         };
@@ -115,28 +119,26 @@ struct Kchan {
 }
 
 /// The subscribe options of a kchan mode.
-pub fn kchan_options(
-    max_in_flight: u32,
-    buffer_bytes: usize,
-    policy: Policy,
-    ring_bytes: Option<u32>,
-) -> SubscribeOptions {
+pub fn kchan_options(max_in_flight: u32, buffer_bytes: usize, policy: Policy, ring_bytes: u32) -> SubscribeOptions {
     let policy = match policy {
         Policy::Immediate => CompletionPolicy::Immediate,
         Policy::Adaptive => CompletionPolicy::Adaptive,
     };
-    let mut options =
-        SubscribeOptions::new().max_in_flight(max_in_flight).buffer_bytes(buffer_bytes).completion(policy);
-    if let Some(bytes) = ring_bytes {
-        options = options.ring_bytes(bytes);
-    }
-    options
+    SubscribeOptions::new()
+        .max_in_flight(max_in_flight)
+        .buffer_bytes(buffer_bytes)
+        .completion(policy)
+        .ring_bytes(ring_bytes)
 }
 
 impl Kchan {
     fn open(args: &RunArgs) -> Result<Kchan, String> {
         let device = Device::open().map_err(|e| e.to_string())?;
-        let options = kchan_options(args.max_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
+        let ring = args.ring(MIN_RING_BYTES, device.version().max_ring_bytes);
+        let mut options = kchan_options(args.max_in_flight(), args.buffer_bytes, args.policy, ring);
+        if let Some(us) = args.max_delay_us {
+            options = options.max_delay_us(us);
+        }
         let sub = device.subscribe(options).map_err(|e| e.to_string())?;
         Ok(Kchan { sub })
     }
@@ -146,7 +148,7 @@ impl Consumer for Kchan {
     fn next(&mut self, tally: &mut Tally, timeout: Duration) -> Result<bool, String> {
         match self.sub.next_batch_timeout(timeout).map_err(|e| e.to_string())? {
             Some(batch) => {
-                tally.batch(batch.records(), now_ticks());
+                tally.batch(batch.records(), batch.bytes().len(), now_ticks());
                 Ok(true)
             }
             None => Ok(false),

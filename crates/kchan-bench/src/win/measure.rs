@@ -5,14 +5,15 @@
 //! `--seconds`: the events and completions the consumer counts, the
 //! latency of every event, the driver's counters of this subscriber
 //! (published, dropped) and this process's CPU time, each as the difference
-//! between the window's two ends. A watchdog ends the process if the
+//! between the window's two ends, the ring's largest occupancy so far, and
+//! the consumer's longest stall: the longest time between two batches. A watchdog ends the process if the
 //! consumer blocks for good (a seed's receive waits forever when no event
 //! comes).
 
 use super::clock::process_cpu_ticks;
 use super::{consumer, source};
 use crate::args::{Policy, RunArgs};
-use crate::report::{run_json, RunMeasure, RunSetup, Tally};
+use crate::report::run::{run_json, RunMeasure, RunSetup, Tally};
 use std::time::{Duration, Instant};
 
 /// How long the first event may take to arrive (the injector process starts).
@@ -68,12 +69,17 @@ fn measure(consumer: &mut dyn consumer::Consumer, args: &RunArgs) -> Result<RunM
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(args.seconds.max(0.0));
     let mut tally = Tally::new();
+    let (mut last_batch, mut longest_stall) = (start, Duration::ZERO);
     loop {
         let now = Instant::now();
         if now >= end {
             break;
         }
-        consumer.next(&mut tally, (end - now).min(POLL))?;
+        if consumer.next(&mut tally, (end - now).min(POLL))? {
+            let at = Instant::now();
+            longest_stall = longest_stall.max(at - last_batch);
+            last_batch = at;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
     let cpu_ticks = process_cpu_ticks().saturating_sub(cpu_before);
@@ -84,6 +90,9 @@ fn measure(consumer: &mut dyn consumer::Consumer, args: &RunArgs) -> Result<RunM
         dropped: after.dropped().saturating_sub(before.dropped()),
         published: after.published.saturating_sub(before.published),
         cpu_ticks,
+        ring_bytes: after.ring_capacity,
+        ring_high_water: after.ring_high_water,
+        longest_stall_us: longest_stall.as_micros() as u64,
     })
 }
 

@@ -6,11 +6,13 @@
 //! - [`consumer`]: the four consumer designs behind one trait;
 //! - [`source`]: starting and stopping the generator or the injector
 //!   process, and the injector's own loop;
-//! - [`measure`]: one `run`; [`control`]: the control-plane measurement.
+//! - [`measure`]: one `run`; [`floor`]: the floors; [`control`]: the
+//!   control-plane measurement.
 
 mod clock;
 mod consumer;
 mod control;
+mod floor;
 mod measure;
 mod raw;
 mod source;
@@ -21,6 +23,7 @@ use crate::args::{Cli, Command};
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Run(args) => measure::run(&args),
+        Command::Floor(args) => floor::run(&args),
         Command::Control(args) => control::run(&args),
         Command::Inject(args) => source::inject_loop(&args),
     }

@@ -1,4 +1,5 @@
-//! Event sources: the driver's generator, or a separate injector process.
+//! Event sources: the driver's generator (dropping when a ring is full, or
+//! waiting for room), or a separate injector process.
 //!
 //! [`start`] starts one for a measurement and [`Running::stop`] ends it. The
 //! injector is this same program run as `kchan-bench inject`
@@ -7,7 +8,7 @@
 
 use crate::args::{InjectArgs, Source};
 use kchan::{Device, GenConfig};
-use kchan_proto::{InjectBuilder, IOCTL_INJECT, MAX_INJECT_BYTES};
+use kchan_proto::{InjectBuilder, GEN_WAIT_FOR_ROOM, IOCTL_INJECT, MAX_INJECT_BYTES};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,12 +34,13 @@ pub fn gen_burst(rate: u32) -> u32 {
 /// payloads, for at most `seconds` (the injector ends itself then).
 pub fn start(source: Source, rate: u32, size: u32, burst: Option<u32>, seconds: f64) -> Result<Running, String> {
     match source {
-        Source::Gen => {
+        Source::Gen | Source::GenWait => {
             let device = Device::open().map_err(|e| e.to_string())?;
             let config = GenConfig {
                 rate,
                 payload_bytes: size,
                 burst: burst.unwrap_or(gen_burst(rate)),
+                flags: if source == Source::GenWait { GEN_WAIT_FOR_ROOM } else { 0 },
                 ..GenConfig::default()
             };
             device.start_generator(&config).map_err(|e| e.to_string())?;
