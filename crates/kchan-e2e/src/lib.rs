@@ -36,6 +36,8 @@ use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_FLAG_OVERLAPPED,
 use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, GetOverlappedResult, OVERLAPPED};
 
+pub mod service;
+
 /// `STATUS_PENDING`, as found in `OVERLAPPED::Internal` while a request pends.
 pub const STATUS_PENDING: usize = 0x103;
 
@@ -74,8 +76,18 @@ impl Device {
         Device::open().unwrap_or_else(|e| panic!(r"cannot open \\.\kchan (is kchan.sys loaded in WINEPREFIX?): {e}"))
     }
 
+    /// Opens another kchan device, e.g. `\\.\kchan_example_c`, for reading
+    /// and writing with `FILE_FLAG_OVERLAPPED`.
+    pub fn open_path(path: &str) -> io::Result<Device> {
+        Device::open_path_with(path, FILE_FLAG_OVERLAPPED)
+    }
+
     fn open_with(flags: u32) -> io::Result<Device> {
-        let name: Vec<u16> = r"\\.\kchan".encode_utf16().chain([0]).collect();
+        Device::open_path_with(r"\\.\kchan", flags)
+    }
+
+    fn open_path_with(path: &str, flags: u32) -> io::Result<Device> {
+        let name: Vec<u16> = path.encode_utf16().chain([0]).collect();
         // SAFETY: `name` is NUL-terminated and outlives the call; null
         // security attributes and template are allowed.
         let h = unsafe {
