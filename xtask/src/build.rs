@@ -53,9 +53,9 @@ pub fn all() -> Result<PathBuf> {
 /// Builds `kchan.sys` and checks every driver image in the release dir.
 pub fn driver_image() -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-driver"]);
+    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-sys"]);
     run(cmd, "driver build")?;
-    let dll = windows_release_dir().join("kchan_driver.dll");
+    let dll = windows_release_dir().join("kchan_sys.dll");
     let sys = sys_path();
     std::fs::copy(&dll, &sys).with_context(|| format!("copying {} to {}", dll.display(), sys.display()))?;
     check_all_sys()?;

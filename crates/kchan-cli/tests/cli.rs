@@ -32,7 +32,8 @@ fn stats_json_has_the_channel_counters() {
     for key in ["published", "dropped", "subscribers", "pending_receives", "pool_bytes", "gen_running"] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
-    assert!(v["subscribers"].as_u64().unwrap() >= 1, "the command's own handle is a subscriber");
+    // `kchan stats` only reads: its handle never subscribes, so it may see 0.
+    assert!(v["subscribers"].is_u64(), "{v}");
     let text = ok(&["stats"]);
     assert!(text.contains("published") && text.contains("generator"), "{text}");
 }

@@ -1,218 +1,231 @@
-//! Dispatch routines: CREATE, CLEANUP, CLOSE, DEVICE_CONTROL.
+//! The dispatch routines: CREATE, CLEANUP, CLOSE, DEVICE_CONTROL.
 //!
-//! IRQL = PASSIVE_LEVEL, in the context of the calling thread (under Wine:
-//! the one dispatch thread of `winedevice.exe`). None of them blocks: a
-//! receive that cannot be served now pends in the engine and
+//! IRQL = PASSIVE_LEVEL, in the caller's thread. Written for Windows'
+//! rules: requests of one handle may run at once, CLEANUP comes before
+//! CLOSE, and requests dispatched before a CLEANUP may still be running.
+//! Each routine enters the device's dispatch rundown first (refused with
+//! `STATUS_DELETE_PENDING` once unload started) and leaves it last. None
+//! blocks: a receive that cannot be served now pends in the engine and
 //! `STATUS_PENDING` is returned; everything else completes at once.
 //!
-//! # Lengths (METHOD_BUFFERED; checked before the system buffer is touched)
+//! # Lengths (METHOD_BUFFERED; checked before the system buffer is used)
 //!
-//! | IOCTL | input | output |
-//! |---|---|---|
-//! | `VERSION` | none | >= `size_of::<VersionInfo>()` |
-//! | `STATS` | none | >= `size_of::<StatsReply>()` |
-//! | `SUBSCRIBE` | exactly a `SubscribeConfig` | not used |
-//! | `RECV` | none | `min_recv_bytes..=max_batch_bytes` |
-//! | `INJECT` | an inject message, <= `MAX_INJECT_BYTES` | not used |
-//! | `GEN_START` | exactly a `GenConfig` | not used |
-//! | `GEN_STOP` | none | not used |
+//! | IOCTL | access | input | output |
+//! |---|---|---|---|
+//! | `VERSION` | any | none | >= `size_of::<VersionInfo>()` |
+//! | `STATS` | read | none | >= `STATS_REPLY_MIN_BYTES` (as much of the reply as fits) |
+//! | `SUBSCRIBE` | read | exactly a `SubscribeConfig` | not used |
+//! | `RECV` | read | none | `min_recv_bytes..=max_batch_bytes` |
+//! | `INJECT` | write | an inject message, <= `MAX_INJECT_BYTES` | not used |
+//! | `GEN_START` | write | exactly a `GenConfig` | not used |
+//! | `GEN_STOP` | write | none | not used |
 //!
-//! "none": a non-empty input is `STATUS_INVALID_PARAMETER` (a client
-//! sending a struct to the wrong code); an output too small is
-//! `STATUS_BUFFER_TOO_SMALL`; a receive buffer above the maximum is
-//! `STATUS_INVALID_PARAMETER`; parse errors map through
-//! `ProtoError::ntstatus`, engine refusals through `EngineError::ntstatus`;
-//! unknown codes are `STATUS_INVALID_DEVICE_REQUEST`. An output buffer given
-//! to a request that writes none is ignored.
+//! Unknown codes: `STATUS_INVALID_DEVICE_REQUEST`. A handle without the
+//! access a request needs (recorded at CREATE, when the I/O manager says
+//! it): `STATUS_ACCESS_DENIED`. "none": a non-empty input is
+//! `STATUS_INVALID_PARAMETER` (a struct sent to the wrong code); an output
+//! too small is `STATUS_BUFFER_TOO_SMALL`; a receive buffer above the
+//! maximum is `STATUS_INVALID_PARAMETER`; parse errors map through
+//! `ProtoError::ntstatus`, engine refusals through `EngineError::ntstatus`.
+//! An output buffer given to a request that writes none is ignored.
 
-use crate::control::{self, Reply, MAX_RECV_BYTES};
 use crate::device::Device;
-use crate::{file, recv};
-use core::mem::size_of;
-use kchan_engine::Subscriber;
-use kchan_km::ffi::{status, DeviceObject, Irp, NTSTATUS};
-use kchan_km::irp;
+use crate::handle::{self, Access, Binding};
+use crate::kernel::{Kernel, NtStatus, OwnedIrp};
 use kchan_proto::{
     StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_RECV, IOCTL_STATS,
-    IOCTL_SUBSCRIBE, IOCTL_VERSION,
+    IOCTL_SUBSCRIBE, IOCTL_SUBSCRIBE_WRITE_ACCESS, IOCTL_VERSION, STATS_REPLY_MIN_BYTES, STATUS_ACCESS_DENIED,
+    STATUS_BUFFER_TOO_SMALL, STATUS_DELETE_PENDING, STATUS_INVALID_DEVICE_REQUEST, STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER, STATUS_SUCCESS,
 };
 
-/// Completes `irp` with `st` and `info` bytes, returning `st`.
-///
-/// # Safety
-/// The dispatch routine owns `irp` and does not touch it afterwards.
-unsafe fn finish(irp: *mut Irp, (st, info): Reply) -> NTSTATUS {
-    // SAFETY: ownership handed over by the caller; PASSIVE_LEVEL.
-    unsafe { irp::complete(irp, st, info) };
-    st
+/// `FILE_READ_DATA`.
+pub const FILE_READ_DATA: u32 = 0x0001;
+/// `FILE_WRITE_DATA`.
+pub const FILE_WRITE_DATA: u32 = 0x0002;
+
+/// A request the driver serves: which one, and the access it needs (the
+/// driver's own table, checked against each code's `CTL_CODE` access bits
+/// in the tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// `IOCTL_VERSION`.
+    Version,
+    /// `IOCTL_STATS`.
+    Stats,
+    /// `IOCTL_SUBSCRIBE` (either code).
+    Subscribe,
+    /// `IOCTL_RECV`.
+    Recv,
+    /// `IOCTL_INJECT`.
+    Inject,
+    /// `IOCTL_GEN_START`.
+    GenStart,
+    /// `IOCTL_GEN_STOP`.
+    GenStop,
 }
 
-/// `IRP_MJ_CREATE`: creates the handle's subscriber with the default config
-/// (allocated here, attached under the lock) and binds it to the file object.
-///
-/// # Safety
-/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
-/// our device and an IRP it hands over to us.
-#[allow(clippy::result_large_err)] // the engine hands refused memory back, to be freed outside the lock
-pub unsafe extern "system" fn create(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
-    // SAFETY: our device, during dispatch (see `Device::from_object`).
-    let dev = unsafe { Device::from_object(device) };
-    let prepared = match Subscriber::prepare(&SubscribeConfig::default(), &control::limits()) {
-        Ok(p) => p,
-        // SAFETY: we own the IRP.
-        Err(e) => return unsafe { finish(irp, (e.ntstatus(), 0)) },
-    };
-    let reply = match dev.shell.with(|chan, _| chan.attach(prepared)) {
-        Some(Ok(id)) => {
-            dev.shell.remember(id);
-            // SAFETY: we own this CREATE IRP of our device; PASSIVE_LEVEL.
-            unsafe { file::bind(irp, Some(id)) };
-            (status::SUCCESS, 0)
+impl Request {
+    /// The request of an IOCTL code; `None` for codes the driver does not know.
+    pub fn of(code: u32) -> Option<Request> {
+        Some(match code {
+            IOCTL_VERSION => Request::Version,
+            IOCTL_STATS => Request::Stats,
+            IOCTL_SUBSCRIBE | IOCTL_SUBSCRIBE_WRITE_ACCESS => Request::Subscribe,
+            IOCTL_RECV => Request::Recv,
+            IOCTL_INJECT => Request::Inject,
+            IOCTL_GEN_START => Request::GenStart,
+            IOCTL_GEN_STOP => Request::GenStop,
+            _ => return None,
+        })
+    }
+
+    /// The access a handle needs for it: publishing and driving the
+    /// generator need write access; reading the stream, read access.
+    pub fn required_access(self) -> u32 {
+        match self {
+            Request::Version => 0,
+            Request::Stats | Request::Subscribe | Request::Recv => FILE_READ_DATA,
+            Request::Inject | Request::GenStart | Request::GenStop => FILE_WRITE_DATA,
         }
-        Some(Err((refused, e))) => {
-            drop(refused); // freed outside the lock
-            (e.ntstatus(), 0)
+    }
+
+    /// Whether it takes no input.
+    fn takes_no_input(self) -> bool {
+        matches!(self, Request::Version | Request::Stats | Request::Recv | Request::GenStop)
+    }
+
+    /// The smallest output buffer it accepts (`Recv`: see the limits).
+    fn min_output(self) -> usize {
+        match self {
+            Request::Version => core::mem::size_of::<VersionInfo>(),
+            Request::Stats => STATS_REPLY_MIN_BYTES,
+            _ => 0,
         }
-        None => (status::DELETE_PENDING, 0),
-    };
-    // SAFETY: we own the IRP.
-    unsafe { finish(irp, reply) }
-}
-
-/// Closes the handle's subscriber: its pending receives complete
-/// `STATUS_CANCELLED`, its memory is freed outside the lock. Idempotent.
-///
-/// # Safety
-/// The caller owns the live `irp` (CLEANUP or CLOSE) of our device.
-unsafe fn close_subscriber(dev: &Device, irp: *mut Irp, unbind: bool) {
-    // SAFETY: caller's contract.
-    let Some(id) = (unsafe { file::subscriber(irp) }) else { return };
-    let detached = dev.shell.with(|chan, sink| chan.close(id, sink));
-    drop(detached); // outside the lock
-    if unbind {
-        dev.shell.forget(id);
-        // SAFETY: caller's contract; CLOSE is the handle's last request.
-        unsafe { file::bind(irp, None) };
     }
 }
 
-/// `IRP_MJ_CLEANUP` (Windows only: the last handle to the file object was
-/// closed): closes the subscriber, completing its pending receives.
-///
-/// # Safety
-/// Called by the I/O manager only, at PASSIVE_LEVEL, with our device and an
-/// IRP it hands over to us.
-pub unsafe extern "system" fn cleanup(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
-    // SAFETY: our device, during dispatch.
-    let dev = unsafe { Device::from_object(device) };
-    // SAFETY: we own the IRP.
-    unsafe { close_subscriber(dev, irp, false) };
-    // SAFETY: we own the IRP.
-    unsafe { finish(irp, (status::SUCCESS, 0)) }
+/// Completes `irp` with `(status, information)` and returns the status.
+fn complete<K: Kernel>(irp: K::Irp, (status, information): (NtStatus, usize)) -> NtStatus {
+    irp.complete(status, information);
+    status
 }
 
-/// `IRP_MJ_CLOSE` (Windows and Wine, which never sends CLEANUP, even while
-/// receives of the handle pend): does what CLEANUP does if it has not been
-/// done, then unbinds the subscriber.
-///
-/// # Safety
-/// As [`cleanup`].
-pub unsafe extern "system" fn close(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
-    // SAFETY: our device, during dispatch.
-    let dev = unsafe { Device::from_object(device) };
-    // SAFETY: we own the IRP.
-    unsafe { close_subscriber(dev, irp, true) };
-    // SAFETY: we own the IRP.
-    unsafe { finish(irp, (status::SUCCESS, 0)) }
-}
-
-/// `IRP_MJ_DEVICE_CONTROL`.
-///
-/// # Safety
-/// Called by the I/O manager only (dispatch table), at PASSIVE_LEVEL, with
-/// our device and an IRP it hands over to us.
-pub unsafe extern "system" fn device_control(device: *mut DeviceObject, irp: *mut Irp) -> NTSTATUS {
-    // SAFETY: our device, during dispatch.
-    let dev = unsafe { Device::from_object(device) };
-    // SAFETY: we own the IRP and it is IRP_MJ_DEVICE_CONTROL (dispatch table).
-    let p = unsafe { irp::ioctl_parameters(irp) };
-    let (in_len, out_len) = (p.input_buffer_length as usize, p.output_buffer_length as usize);
-    // SAFETY: we own the IRP; METHOD_BUFFERED: the system buffer holds
-    // max(in_len, out_len) bytes, or is null when both are 0.
-    let sysbuf = unsafe { (*irp).system_buffer }.cast::<u8>();
-    let code = p.io_control_code;
-    let known = matches!(
-        code,
-        IOCTL_VERSION | IOCTL_STATS | IOCTL_SUBSCRIBE | IOCTL_RECV | IOCTL_INJECT | IOCTL_GEN_START | IOCTL_GEN_STOP
-    );
-    if !known {
-        // SAFETY: we own the IRP.
-        return unsafe { finish(irp, (status::INVALID_DEVICE_REQUEST, 0)) };
-    }
-    if sysbuf.is_null() && (in_len | out_len) != 0 {
-        // SAFETY: we own the IRP.
-        return unsafe { finish(irp, (status::INVALID_PARAMETER, 0)) };
-    }
-    // SAFETY: we own the IRP of our device.
-    let sub = unsafe { file::subscriber(irp) };
-    let no_input = matches!(code, IOCTL_VERSION | IOCTL_STATS | IOCTL_RECV | IOCTL_GEN_STOP);
-    if no_input && in_len != 0 {
-        // SAFETY: we own the IRP.
-        return unsafe { finish(irp, (status::INVALID_PARAMETER, 0)) };
-    }
-    if code == IOCTL_RECV {
-        let reply = match sub {
-            _ if out_len < control::limits().min_recv_bytes() => (status::BUFFER_TOO_SMALL, 0),
-            _ if out_len > MAX_RECV_BYTES => (status::INVALID_PARAMETER, 0),
-            None => (status::INVALID_HANDLE, 0),
-            // SAFETY: we own this RECV IRP; its system buffer holds out_len
-            // bytes (checked non-null above). `post` completes or queues it.
-            Some(id) => return unsafe { recv::post(dev, irp, id, sysbuf, out_len) },
-        };
-        // SAFETY: we own the IRP.
-        return unsafe { finish(irp, reply) };
-    }
-    let input: &[u8] = if in_len == 0 {
-        &[]
-    } else {
-        // SAFETY: METHOD_BUFFERED input: `in_len` bytes copied from the
-        // caller into the system buffer, which we own with the IRP.
-        unsafe { core::slice::from_raw_parts(sysbuf, in_len) }
-    };
-    let out_min = match code {
-        IOCTL_VERSION => size_of::<VersionInfo>(),
-        IOCTL_STATS => size_of::<StatsReply>(),
-        _ => 0,
-    };
-    let reply = if out_len < out_min {
-        (status::BUFFER_TOO_SMALL, 0)
-    } else {
-        let mut out: &mut [u8] = &mut [];
-        if out_min > 0 {
-            // SAFETY: the system buffer holds at least out_len bytes; the
-            // input slice is not used by the requests that write output.
-            out = unsafe { core::slice::from_raw_parts_mut(sysbuf, out_len) };
+impl<K: Kernel> Device<K> {
+    /// `IRP_MJ_CREATE`: records the access the handle was granted and
+    /// starts it unbound. Allocates nothing: a handle costs no memory until
+    /// it subscribes or receives.
+    pub fn create(&self, irp: K::Irp) -> NtStatus {
+        crate::irql::passive::<K>();
+        let Some(_entered) = self.dispatch.guard() else { return complete::<K>(irp, (STATUS_DELETE_PENDING, 0)) };
+        let access = irp.granted_access().map_or(Access::Unknown, Access::Granted);
+        match irp.handle() {
+            Some(words) => handle::init(&words, access),
+            None => return complete::<K>(irp, (STATUS_INVALID_PARAMETER, 0)),
         }
-        match (code, sub) {
-            (IOCTL_VERSION, _) => control::version(out),
-            (IOCTL_STATS, _) => control::stats(dev, sub, out),
-            (IOCTL_SUBSCRIBE, Some(id)) => {
-                let (reply, now) = control::subscribe(dev, id, input);
-                if now != Some(id) {
-                    // SAFETY: we own this IRP of the handle; requests of one
-                    // handle that change its subscriber (SUBSCRIBE, CLOSE)
-                    // do not overlap under Wine's single dispatch thread.
-                    unsafe { file::bind(irp, now) };
-                }
-                reply
+        complete::<K>(irp, (STATUS_SUCCESS, 0))
+    }
+
+    /// `IRP_MJ_CLEANUP` (the last handle to the file object was closed;
+    /// Windows only): closes the handle's subscriber, completing its
+    /// pending receives.
+    pub fn cleanup(&self, irp: K::Irp) -> NtStatus {
+        crate::irql::passive::<K>();
+        let Some(_entered) = self.dispatch.guard() else { return complete::<K>(irp, (STATUS_DELETE_PENDING, 0)) };
+        self.close_handle(&irp);
+        complete::<K>(irp, (STATUS_SUCCESS, 0))
+    }
+
+    /// `IRP_MJ_CLOSE` (Windows, after CLEANUP and every request of the
+    /// handle completed; Wine, without CLEANUP, even while receives of the
+    /// handle pend): does what CLEANUP does if it has not been done.
+    pub fn close(&self, irp: K::Irp) -> NtStatus {
+        self.cleanup(irp)
+    }
+
+    /// Closes the handle's subscriber (if it has one) and marks the handle
+    /// closed, in one lock hold; frees the memory after. Idempotent.
+    fn close_handle(&self, irp: &K::Irp) {
+        let Some(words) = irp.handle() else { return };
+        let detached = self.channel.with(|chan, sink| {
+            let binding = handle::binding(&words);
+            handle::set_binding(&words, Binding::Closed);
+            match binding {
+                Binding::Bound(id) => Some(chan.close(id, sink)),
+                Binding::Unbound | Binding::Closed => None,
             }
-            (IOCTL_SUBSCRIBE, None) => (status::INVALID_HANDLE, 0),
-            (IOCTL_INJECT, _) => control::inject(dev, input),
-            (IOCTL_GEN_START, _) => control::gen_start(dev, input),
-            (IOCTL_GEN_STOP, _) => control::gen_stop(dev),
-            _ => (status::INVALID_DEVICE_REQUEST, 0),
+        });
+        if let Some(Some(detached)) = detached {
+            self.free(detached);
         }
-    };
-    // SAFETY: we own the IRP; `input` and `out` are not used after this.
-    unsafe { finish(irp, reply) }
+    }
+
+    /// `IRP_MJ_DEVICE_CONTROL`.
+    pub fn device_control(&self, mut irp: K::Irp) -> NtStatus {
+        crate::irql::passive::<K>();
+        let Some(_entered) = self.dispatch.guard() else { return complete::<K>(irp, (STATUS_DELETE_PENDING, 0)) };
+        let params = irp.ioctl();
+        let (in_len, out_len) = (params.input_len, params.output_len);
+        let Some(request) = Request::of(params.code) else {
+            return complete::<K>(irp, (STATUS_INVALID_DEVICE_REQUEST, 0));
+        };
+        let allowed = irp.handle().map(|words| handle::access(&words).allows(request.required_access()));
+        match allowed {
+            None => return complete::<K>(irp, (STATUS_INVALID_HANDLE, 0)),
+            Some(false) => return complete::<K>(irp, (STATUS_ACCESS_DENIED, 0)),
+            Some(true) => {}
+        }
+        if irp.system_buffer().len() < in_len.max(out_len) {
+            return complete::<K>(irp, (STATUS_INVALID_PARAMETER, 0));
+        }
+        if request.takes_no_input() && in_len != 0 {
+            return complete::<K>(irp, (STATUS_INVALID_PARAMETER, 0));
+        }
+        if request == Request::Recv {
+            let reply = if out_len < self.config.limits.min_recv_bytes() {
+                STATUS_BUFFER_TOO_SMALL
+            } else if out_len > self.config.max_recv_bytes {
+                STATUS_INVALID_PARAMETER
+            } else {
+                return self.post_receive(irp, out_len);
+            };
+            return complete::<K>(irp, (reply, 0));
+        }
+        if out_len < request.min_output() {
+            return complete::<K>(irp, (STATUS_BUFFER_TOO_SMALL, 0));
+        }
+        let reply = self.control(&mut irp, request, in_len, out_len);
+        complete::<K>(irp, reply)
+    }
+
+    /// The control requests, on a length-checked system buffer. The
+    /// handle's words and the system buffer are both borrowed from the IRP,
+    /// so requests that need both copy the small input or output through
+    /// the stack.
+    fn control(&self, irp: &mut K::Irp, request: Request, in_len: usize, out_len: usize) -> (NtStatus, usize) {
+        match request {
+            Request::Version => self.version(&mut irp.system_buffer()[..out_len]),
+            Request::Inject => self.inject(&irp.system_buffer()[..in_len]),
+            Request::GenStart => self.gen_start(&irp.system_buffer()[..in_len]),
+            Request::GenStop => self.gen_stop(),
+            Request::Stats => {
+                let mut out = [0u8; core::mem::size_of::<StatsReply>()];
+                let fits = out.len().min(out_len);
+                let (status, written) = self.stats(irp.handle().as_ref(), &mut out[..fits]);
+                irp.system_buffer()[..written].copy_from_slice(&out[..written]);
+                (status, written)
+            }
+            Request::Subscribe => {
+                // One byte more than a config: a longer input stays longer.
+                let mut input = [0u8; core::mem::size_of::<SubscribeConfig>() + 1];
+                let n = in_len.min(input.len());
+                input[..n].copy_from_slice(&irp.system_buffer()[..n]);
+                match irp.handle() {
+                    Some(words) => self.subscribe(&words, &input[..n]),
+                    None => (STATUS_INVALID_HANDLE, 0),
+                }
+            }
+            Request::Recv => unreachable!("receives are posted, not controlled"),
+        }
+    }
 }

@@ -1,71 +1,94 @@
-//! kchan.sys: the kchan WDM driver, a thin kernel shell around
-//! `kchan-engine`'s channel.
+//! The kchan device as a library: what a WDM driver embeds to stream its
+//! events to user mode through kchan's protocol, so that the same client
+//! library and `kchan` command read any driver built on it.
 //!
-//! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
-//! link setting, so `cargo build -p kchan-driver --target
-//! x86_64-pc-windows-gnu --release` yields
-//! `target/x86_64-pc-windows-gnu/release/kchan_driver.dll`, a native-subsystem
-//! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`.
-//! On other targets the crate is empty, so a host `cargo build` succeeds.
+//! # Embedding it (Rust WDM driver, kernel target)
+//!
+//! [`wdm::KchanDevice::create`] in `DriverEntry` creates the device under
+//! a name the driver chooses (`\Device\<name>`, `\\.\<name>`), with the
+//! channel's [`Limits`], a ring budget ([`Config`]; the service key's
+//! `RingBudgetBytes` overrides it) and optional [`SourceHooks`];
+//! [`wdm::route`] sends `IRP_MJ_CREATE`, `CLEANUP`, `CLOSE` and
+//! `DEVICE_CONTROL` to it (or call [`wdm::dispatch`] from your own
+//! routine); [`wdm::KchanDevice::publish`] publishes an event at any IRQL
+//! <= DISPATCH_LEVEL; [`wdm::KchanDevice::destroy`] in `DriverUnload` tears
+//! it down (stop your own event sources first). See [`wdm`] for the code.
+//! `kchan.sys` (`crates/kchan-sys`) is one such driver; `GEN_START` and
+//! `GEN_STOP` reach its generator through [`SourceHooks`], and a driver
+//! without hooks answers them `STATUS_NOT_SUPPORTED`. `INJECT` is served
+//! by the library.
 //!
 //! # Shape
 //!
-//! The engine owns every policy (rings, filters, batching, gaps,
-//! completion policies, counters) and makes no OS call; this crate supplies
-//! what it abstracts: a spin lock around it, IRPs as requests, completion
-//! outside the lock, a clock, a timer and event sources.
+//! The engine (`kchan-engine`) owns every policy (rings, filters,
+//! batching, gaps, completion policies, counters) and makes no OS call.
+//! This crate's core supplies what it abstracts, written once against the
+//! [`Kernel`] trait:
 //!
-//! - [`entry`]: `DriverEntry` (device, link, dispatch table, the timer and
-//!   generator threads) and `DriverUnload` (joins the threads, closes every
-//!   subscriber completing its receives, waits for cancel routines, frees
-//!   every allocation, reports the allocator's live counts: [`leak_report`]).
-//! - [`dispatch`]: CREATE (one subscriber per handle, default config, bound
-//!   to `FsContext`: [`file`]), CLEANUP and CLOSE (both close it: Wine sends
-//!   only CLOSE), DEVICE_CONTROL (lengths checked, then [`control`] or
-//!   [`recv`]).
-//! - [`recv`]: posting a receive and its cancel routine (the
+//! - [`dispatch`]: CREATE (records the handle's access, allocates
+//!   nothing), CLEANUP and CLOSE (close the handle's subscriber, completing
+//!   its receives; Wine sends only CLOSE), DEVICE_CONTROL (access and
+//!   lengths checked, then [`control`] or [`receive`]).
+//! - [`handle`]: a handle's state in its file object's two driver words:
+//!   one stable subscriber, bound by the first SUBSCRIBE or RECV.
+//! - [`receive`]: posting a receive and its cancel routine (the
 //!   `IoSetCancelRoutine(NULL)` claim protocol, set under the channel lock).
-//! - [`shell`]: the channel behind the spin lock; every operation collects
-//!   finished IRPs in an [`request::IrpSink`] and completes them after
-//!   releasing the lock, and wakes the [`timer`] thread when a nearer
-//!   deadline appears.
-//! - [`generator`]: synthetic events at a rate, burst and size.
-//! - [`clock`]: `KeQueryPerformanceCounter` in 100 ns ticks.
+//! - [`channel`]: the engine's channel behind the spin lock; finished IRPs
+//!   are collected in a [`sink::CompletionSink`] and completed after the
+//!   lock is released.
+//! - [`rundown`]: every dispatch routine and every receive IRP is counted;
+//!   unload refuses new ones and waits for the count, without a time limit.
+//! - [`budget`]: one limit on all rings' memory.
+//! - [`device`]: the state, publishing, the timer's work, the unload order.
+//! - [`security`]: the device's security descriptor.
+//! - [`kernel`]: the kernel operations and the IRP ownership types:
+//!   [`kernel::OwnedIrp`] is completed once, by value;
+//!   [`kernel::CancelableIrp`] turns back into one only for the winner of
+//!   the cancel routine.
 //!
-//! # Why this design
+//! The WDM binding ([`wdm`], kernel target only) implements [`Kernel`]
+//! over `kchan-km`. The host tests implement it with fake IRPs, run the
+//! same code on real threads under Windows' rules (requests of one handle
+//! at once, cancel from any thread, CLEANUP then CLOSE, unload after the
+//! last reference), and under loom.
 //!
-//! - A hand-rolled claim protocol rather than IoCsq: the engine, not a
-//!   list, holds the pending receives (it must choose which to complete
-//!   with which records, under its lock), so the claim (`try_claim`) is the
-//!   engine's hook and the cancel routine is a dozen lines.
+//! # Rules the code keeps
+//!
 //! - Completion never under the spin lock: `IoCompleteRequest` runs other
 //!   code and, under Wine, talks to wineserver.
-//! - Memory: rings and queues are allocated at CREATE/SUBSCRIBE at
-//!   PASSIVE_LEVEL outside the lock and freed outside it; publish (any IRQL
-//!   <= DISPATCH_LEVEL) never allocates or blocks.
-//! - No dispatch routine blocks (under Wine all dispatch runs on one
-//!   thread): time-based completion runs on the timer thread.
-// The driver exists only for the Windows kernel target; elsewhere (the
-// Linux host's `cargo build`) the crate is empty.
-#![cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
-#![no_std]
+//! - Memory: a handle costs nothing until it subscribes or receives; rings
+//!   and queues are allocated then, at PASSIVE_LEVEL outside the lock, and
+//!   freed outside it; publish (any IRQL <= DISPATCH_LEVEL) never allocates
+//!   or blocks.
+//! - No dispatch routine blocks: time-based completion runs on a timer
+//!   thread.
+//! - IRQL preconditions are asserted in debug builds ([`irql`]).
+#![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
-pub mod clock;
+pub mod budget;
+pub mod channel;
 pub mod control;
 pub mod device;
 pub mod dispatch;
-pub mod entry;
-pub mod file;
-pub mod generator;
-pub mod leak_report;
-pub mod recv;
-pub mod request;
-pub mod shell;
-pub mod timer;
+pub mod handle;
+pub mod irql;
+pub mod kernel;
+pub mod receive;
+pub mod rundown;
+pub mod security;
+pub mod sink;
+mod sync;
 
-/// The kernel heap: nonpaged pool tagged `kchn`, with live counters
-/// (reported by `IOCTL_STATS` and at unload).
-#[global_allocator]
-pub static POOL: kchan_km::pool::PoolAllocator = kchan_km::pool::PoolAllocator::new(u32::from_le_bytes(*b"kchn"));
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod wdm;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use device::{Batch, Config, Device, SourceHooks, TimerSleep};
+pub use kchan_engine::Limits;
+pub use kernel::{Kernel, NtStatus};

@@ -93,7 +93,7 @@ fn every_ioctl_with_every_bad_size_gets_the_right_status() {
     // Requests without input: any input is refused; output per request.
     let no_input: [(u32, usize); 4] = [
         (IOCTL_VERSION, core::mem::size_of::<VersionInfo>()),
-        (IOCTL_STATS, core::mem::size_of::<StatsReply>()),
+        (IOCTL_STATS, kchan_proto::STATS_REPLY_MIN_BYTES),
         (IOCTL_RECV, min_recv),
         (IOCTL_GEN_STOP, 0),
     ];

@@ -238,6 +238,23 @@ impl<R: Request, C: Clock> Channel<R, C> {
         (req, Detached { ring: None, queue })
     }
 
+    /// Pending receive `request_id` of `id`, still queued in the engine
+    /// (neither completed nor cancelled), e.g. for a shell to mark it pending.
+    pub fn pending_mut(&mut self, id: SubscriberId, request_id: u64) -> Option<&mut R> {
+        let sub = self.sub_mut(id)?;
+        let i = sub.queue.find(request_id)?;
+        sub.queue.get_mut(i)
+    }
+
+    /// Ids of the attached subscribers that are not closing (a shell closes
+    /// them all at unload).
+    pub fn open_subscribers(&self) -> impl Iterator<Item = SubscriberId> + '_ {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let sub = slot.sub.as_ref()?;
+            (!sub.closing).then_some(SubscriberId { index: index as u32, generation: slot.generation })
+        })
+    }
+
     /// Earliest time (100 ns ticks) at which [`Channel::on_timer`] has work:
     /// a coalescing or adaptive subscriber holds records while a receive pends.
     pub fn next_deadline(&self) -> Option<u64> {

@@ -1,6 +1,7 @@
 //! `Limits`: the channel-wide bounds a driver imposes on subscribers.
 
-use kchan_proto::{min_recv_bytes, record_size, GAP_RECORD_SIZE, MAX_RECORD_PAYLOAD};
+use crate::EngineError;
+use kchan_proto::{min_recv_bytes, record_size, ProtoError, SubscribeConfig, GAP_RECORD_SIZE, MAX_RECORD_PAYLOAD};
 
 /// Channel-wide bounds, fixed at [`crate::Channel::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,5 +38,19 @@ impl Limits {
     /// Smallest receive buffer accepted: a batch header plus the largest record.
     pub const fn min_recv_bytes(&self) -> usize {
         min_recv_bytes(self.max_payload)
+    }
+
+    /// Validates `cfg` against the protocol and these limits, without
+    /// allocating (what [`crate::Subscriber::prepare`] checks first).
+    pub fn check(&self, cfg: &SubscribeConfig) -> Result<(), EngineError> {
+        cfg.validate()?;
+        let ring_bytes = cfg.ring_bytes as usize;
+        if ring_bytes < self.min_ring_bytes() {
+            return Err(EngineError::InvalidConfig(ProtoError::InvalidParameter));
+        }
+        if ring_bytes > self.max_ring_bytes || cfg.max_in_flight as usize > self.max_in_flight {
+            return Err(EngineError::InvalidConfig(ProtoError::TooLarge));
+        }
+        Ok(())
     }
 }

@@ -6,8 +6,8 @@ use crate::ring::Ring;
 use crate::{queue::Queue, EngineError, Limits, Outcome, Request, Sink};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
-    gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, ProtoError,
-    RecordHeader, SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE,
+    gap_record_bytes, record_size, BatchHeader, CompletionPolicy, GapInfo, GapReason, OverflowPolicy, RecordHeader,
+    SubscribeConfig, SubscriberStats, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE,
 };
 
 /// A subscriber's state. Created only through [`Subscriber::prepare`], which
@@ -55,6 +55,19 @@ impl<R> Detached<R> {
     pub fn is_empty(&self) -> bool {
         self.ring.is_none() && self.queue.is_none()
     }
+
+    /// Capacity of the ring it holds (0 without one): what a shell that
+    /// budgets ring memory gets back when this is dropped.
+    pub fn ring_bytes(&self) -> usize {
+        self.ring.as_ref().map_or(0, Ring::capacity)
+    }
+}
+
+impl<R> Prepared<R> {
+    /// Capacity of its ring, in bytes.
+    pub fn ring_bytes(&self) -> usize {
+        self.0.ring.as_ref().map_or(0, Ring::capacity)
+    }
 }
 
 impl<R: Request> Subscriber<R> {
@@ -62,14 +75,8 @@ impl<R: Request> Subscriber<R> {
     /// ring (`cfg.ring_bytes`) and the pending queue (K = `cfg.max_in_flight`).
     /// Call at PASSIVE/APC level, outside the channel's lock.
     pub fn prepare(cfg: &SubscribeConfig, limits: &Limits) -> Result<Prepared<R>, EngineError> {
-        cfg.validate()?;
+        limits.check(cfg)?;
         let ring_bytes = cfg.ring_bytes as usize;
-        if ring_bytes < limits.min_ring_bytes() {
-            return Err(EngineError::InvalidConfig(ProtoError::InvalidParameter));
-        }
-        if ring_bytes > limits.max_ring_bytes || cfg.max_in_flight as usize > limits.max_in_flight {
-            return Err(EngineError::InvalidConfig(ProtoError::TooLarge));
-        }
         let ring = Ring::try_new(ring_bytes).ok_or(EngineError::OutOfMemory)?;
         let queue = Queue::try_new(cfg.max_in_flight as usize).ok_or(EngineError::OutOfMemory)?;
         let counters = SubscriberStats {

@@ -15,16 +15,21 @@
 //! # What is here
 //!
 //! - [`ffi`]: raw types, constants and functions (`ntoskrnl.exe`, `hal.dll`).
-//! - [`irp`]: the inline helpers of `wdm.h` the driver needs
-//!   (`IoGetCurrentIrpStackLocation`, `IoSetCancelRoutine`, `IoMarkIrpPending`,
-//!   completion).
-//! - [`list`]: intrusive `LIST_ENTRY` operations (`InsertTailList`, ...).
+//! - [`irp`]: IRPs as owned values ([`irp::Irp`] is completed once, by
+//!   value; [`irp::CancelableIrp`] is an IRP with its cancel routine set,
+//!   which only the winner of the cancel routine gets back), over the
+//!   inline helpers of `wdm.h` (`IoGetCurrentIrpStackLocation`,
+//!   `IoSetCancelRoutine`, `IoMarkIrpPending`, completion).
 //! - [`sync`]: [`sync::SpinLock`] with an RAII guard, [`sync::Event`].
 //! - [`thread`]: a system thread that can be joined from `DriverUnload`.
 //! - [`pool`]: [`pool::PoolAllocator`], a `GlobalAlloc` over
 //!   `ExAllocatePoolWithTag` that counts live allocations and bytes.
 //! - [`log`](mod@log): the [`kprintln!`] macro over `DbgPrint`.
-//! - a `#[panic_handler]` that never unwinds (see [`panic`]).
+//! - [`panic`]: the panic handler's body (log, bug check) and
+//!   [`driver_runtime!`], which the crate linking the final driver image
+//!   invokes to install it and the unwinding symbols prebuilt `core`
+//!   refers to. Libraries of kernel code leave it out, so that their host
+//!   and test builds link std's.
 //!
 //! # Targets
 //!
@@ -42,16 +47,11 @@ pub mod ffi;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod irp;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
-pub mod list;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod log;
-// Not in `cargo test`/`clippy --all-targets` builds, which link std's own.
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64", not(test)))]
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod panic;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod pool;
-#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64", not(test)))]
-mod rt;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod sync;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]

@@ -24,8 +24,15 @@ const fn kchan_ioctl(function: u32, access: u32) -> u32 {
 
 /// Output: [`VersionInfo`]. Any access.
 pub const IOCTL_VERSION: u32 = kchan_ioctl(0x800, FILE_ANY_ACCESS);
-/// Input: [`crate::SubscribeConfig`]. Creates or reconfigures the handle's subscriber.
-pub const IOCTL_SUBSCRIBE: u32 = kchan_ioctl(0x801, FILE_WRITE_ACCESS);
+/// Input: [`crate::SubscribeConfig`]. Creates or reconfigures the handle's
+/// subscriber. Read access: a handle that may only read the stream (every
+/// user but SYSTEM and Administrators) can still choose what it reads.
+pub const IOCTL_SUBSCRIBE: u32 = kchan_ioctl(0x801, FILE_READ_ACCESS);
+/// The first code of `IOCTL_SUBSCRIBE` in protocol version 1, which asked
+/// for write access. Drivers keep serving it as `IOCTL_SUBSCRIBE`, so
+/// clients built against it keep working; new clients send
+/// [`IOCTL_SUBSCRIBE`].
+pub const IOCTL_SUBSCRIBE_WRITE_ACCESS: u32 = kchan_ioctl(0x801, FILE_WRITE_ACCESS);
 /// Output: a batch ([`crate::BatchHeader`] + records). Pends until records are delivered.
 pub const IOCTL_RECV: u32 = kchan_ioctl(0x802, FILE_READ_ACCESS);
 /// Output: [`crate::StatsReply`].
@@ -92,7 +99,9 @@ mod tests {
         // CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS) == 0x00222000
         assert_eq!(IOCTL_VERSION, 0x0022_2000);
         // CTL_CODE(0x22, 0x801, 0, FILE_WRITE_ACCESS) == 0x0022A004
-        assert_eq!(IOCTL_SUBSCRIBE, 0x0022_A004);
+        assert_eq!(IOCTL_SUBSCRIBE_WRITE_ACCESS, 0x0022_A004);
+        // CTL_CODE(0x22, 0x801, 0, FILE_READ_ACCESS) == 0x00226004
+        assert_eq!(IOCTL_SUBSCRIBE, 0x0022_6004);
         // CTL_CODE(0x22, 0x802, 0, FILE_READ_ACCESS) == 0x00226008
         assert_eq!(IOCTL_RECV, 0x0022_6008);
         assert_eq!(ctl_code(0x22, 0x803, 0, 1) & 3, METHOD_BUFFERED);

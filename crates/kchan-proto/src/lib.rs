@@ -38,6 +38,7 @@ pub mod gen;
 pub mod inject;
 pub mod ioctl;
 pub mod record;
+pub mod service;
 pub mod stats;
 pub mod status;
 
@@ -54,6 +55,7 @@ pub use record::{
     BATCH_FLAGS_KNOWN, BATCH_HAS_GAP, BATCH_HEADER_SIZE, BATCH_MORE, GAP_RECORD_SIZE, KIND_GAP, MAX_KIND, RECORD_ALIGN,
     RECORD_HEADER_SIZE,
 };
-pub use stats::{ChannelStats, StatsReply, SubscriberStats};
+pub use service::*;
+pub use stats::{ChannelStats, StatsReply, SubscriberStats, STATS_REPLY_MIN_BYTES};
 pub use status::*;
 pub use zerocopy;

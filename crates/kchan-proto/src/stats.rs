@@ -84,7 +84,13 @@ pub struct ChannelStats {
 const _: () = assert!(core::mem::size_of::<ChannelStats>() == 14 * 8);
 
 /// Output of `IOCTL_STATS`: the channel and the calling handle's subscriber
-/// (all zero when the handle has not subscribed).
+/// (all zero when the handle has not subscribed), then the ring budget.
+///
+/// The reply grows only at its end. A driver writes as much of it as the
+/// output buffer holds, from [`STATS_REPLY_MIN_BYTES`] (the reply's first
+/// layout: `channel` and `subscriber`) up to `size_of::<StatsReply>()`, and
+/// [`StatsReply::parse`] reads any such prefix, with the missing fields 0.
+/// So clients and drivers of either layout understand each other.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct StatsReply {
@@ -92,13 +98,31 @@ pub struct StatsReply {
     pub channel: ChannelStats,
     /// The caller's subscriber.
     pub subscriber: SubscriberStats,
+    /// The driver's budget for all subscribers' rings together, in bytes
+    /// (a subscribe that would exceed it is refused).
+    pub ring_budget_bytes: u64,
+    /// Ring bytes of the budget in use (attached subscribers' rings, and
+    /// rings being allocated by a subscribe).
+    pub ring_budget_used: u64,
 }
-const _: () = assert!(core::mem::size_of::<StatsReply>() == 31 * 8);
+const _: () = assert!(core::mem::size_of::<StatsReply>() == 33 * 8);
+
+/// Smallest `IOCTL_STATS` output buffer a driver accepts: `channel` and
+/// `subscriber`, the reply's first layout.
+pub const STATS_REPLY_MIN_BYTES: usize = core::mem::size_of::<ChannelStats>() + core::mem::size_of::<SubscriberStats>();
+const _: () = assert!(STATS_REPLY_MIN_BYTES == 31 * 8);
 
 impl StatsReply {
-    /// Reads a reply (client side).
+    /// Reads a reply (client side): at least [`STATS_REPLY_MIN_BYTES`];
+    /// fields beyond what the driver wrote are 0.
     pub fn parse(buf: &[u8]) -> Result<StatsReply, ProtoError> {
-        StatsReply::read_from_prefix(buf).map(|(s, _)| s).map_err(|_| ProtoError::BufferTooSmall)
+        if buf.len() < STATS_REPLY_MIN_BYTES {
+            return Err(ProtoError::BufferTooSmall);
+        }
+        let mut reply = StatsReply::default();
+        let n = buf.len().min(core::mem::size_of::<StatsReply>());
+        reply.as_mut_bytes()[..n].copy_from_slice(&buf[..n]);
+        Ok(reply)
     }
 }
 
@@ -123,6 +147,21 @@ impl SubscriberStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_reads_the_first_layout_and_the_whole_reply() {
+        let full = StatsReply {
+            channel: ChannelStats { published: 7, ..Default::default() },
+            subscriber: SubscriberStats { next_seq: 9, ..Default::default() },
+            ring_budget_bytes: 100,
+            ring_budget_used: 40,
+        };
+        assert_eq!(StatsReply::parse(full.as_bytes()), Ok(full));
+        let first = StatsReply::parse(&full.as_bytes()[..STATS_REPLY_MIN_BYTES]).unwrap();
+        assert_eq!((first.channel, first.subscriber), (full.channel, full.subscriber));
+        assert_eq!((first.ring_budget_bytes, first.ring_budget_used), (0, 0));
+        assert_eq!(StatsReply::parse(&full.as_bytes()[..STATS_REPLY_MIN_BYTES - 1]), Err(ProtoError::BufferTooSmall));
+    }
 
     #[test]
     fn balanced_never_overflows() {

@@ -27,6 +27,9 @@ pub const STATUS_DELETE_PENDING: i32 = 0xC000_0056_u32 as i32;
 pub const STATUS_INVALID_DEVICE_STATE: i32 = 0xC000_0184_u32 as i32;
 /// `STATUS_INVALID_DEVICE_REQUEST`: an IOCTL code the driver does not know.
 pub const STATUS_INVALID_DEVICE_REQUEST: i32 = 0xC000_0010_u32 as i32;
+/// `STATUS_ACCESS_DENIED`: the handle was not opened with the access the
+/// request needs (write access for `INJECT`, `GEN_START`, `GEN_STOP`).
+pub const STATUS_ACCESS_DENIED: i32 = 0xC000_0022_u32 as i32;
 
 /// Why an untrusted buffer was refused. Every parser in this crate returns it;
 /// none of them panics, whatever the input.

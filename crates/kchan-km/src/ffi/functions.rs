@@ -35,8 +35,6 @@ unsafe extern "system" {
     /// `IofCompleteRequest` (`IoCompleteRequest` is a macro for it).
     /// IRQL <= DISPATCH_LEVEL. The IRP must not be touched afterwards.
     pub fn IofCompleteRequest(irp: *mut Irp, priority_boost: i8);
-    /// `IoAcquireCancelSpinLock`. IRQL <= DISPATCH_LEVEL; raises to DISPATCH.
-    pub fn IoAcquireCancelSpinLock(irql: *mut KIRQL);
     /// `IoReleaseCancelSpinLock`. IRQL = DISPATCH_LEVEL (the lock is held).
     pub fn IoReleaseCancelSpinLock(irql: KIRQL);
     /// `KeAcquireSpinLockRaiseToDpc` (what `KeAcquireSpinLock` expands to on
@@ -100,6 +98,30 @@ unsafe extern "system" {
         value_data: *mut c_void,
         value_length: u32,
     ) -> NTSTATUS;
+    /// `ObOpenObjectByPointer`: a handle to a referenced object.
+    /// IRQL = PASSIVE_LEVEL.
+    pub fn ObOpenObjectByPointer(
+        object: *mut c_void,
+        attributes: u32,
+        access_state: *mut c_void,
+        desired_access: u32,
+        object_type: *mut c_void,
+        access_mode: i8,
+        handle: *mut HANDLE,
+    ) -> NTSTATUS;
+    /// `ZwSetSecurityObject`. IRQL = PASSIVE_LEVEL.
+    pub fn ZwSetSecurityObject(handle: HANDLE, information: u32, descriptor: *const c_void) -> NTSTATUS;
+    /// `ZwOpenKey`. IRQL = PASSIVE_LEVEL.
+    pub fn ZwOpenKey(key: *mut HANDLE, desired_access: u32, attributes: *mut ObjectAttributes) -> NTSTATUS;
+    /// `ZwQueryValueKey`. IRQL = PASSIVE_LEVEL.
+    pub fn ZwQueryValueKey(
+        key: HANDLE,
+        value_name: *mut UnicodeString,
+        class: u32,
+        information: *mut c_void,
+        length: u32,
+        result_length: *mut u32,
+    ) -> NTSTATUS;
     /// `KeBugCheckEx`: stops the system (under Wine: ends winedevice.exe).
     pub fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
 
@@ -124,6 +146,10 @@ unsafe extern "C" {
 
 #[link(name = "hal", kind = "raw-dylib")]
 unsafe extern "system" {
+    /// `KeGetCurrentIrql`: the current IRQL. Any IRQL. Imported from
+    /// `hal.dll` like `KeQueryPerformanceCounter` (Wine 8 exports it only
+    /// there); mingw's inline version reads CR8, which user mode cannot.
+    pub fn KeGetCurrentIrql() -> KIRQL;
     /// `KeQueryPerformanceCounter`: ticks; frequency in `*frequency` when
     /// non-null. Any IRQL. (`LARGE_INTEGER` returns in RAX on x64.)
     pub fn KeQueryPerformanceCounter(frequency: *mut i64) -> i64;

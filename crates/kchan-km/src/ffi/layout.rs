@@ -103,6 +103,14 @@ offset!(
     parameters + offset_of!(DeviceIoControlParameters, type3_input_buffer),
     IO_STACK_LOCATION_IOCTL_TYPE3_INPUT
 );
+offset!(
+    IoStackLocation,
+    parameters + offset_of!(CreateParameters, security_context),
+    IO_STACK_LOCATION_CREATE_SECURITY_CONTEXT
+);
+offset!(IoSecurityContext, access_state, IO_SECURITY_CONTEXT_ACCESS_STATE);
+offset!(IoSecurityContext, desired_access, IO_SECURITY_CONTEXT_DESIRED_ACCESS);
+offset!(AccessState, previously_granted_access, ACCESS_STATE_PREVIOUSLY_GRANTED_ACCESS);
 offset!(IoStackLocation, device_object, IO_STACK_LOCATION_DEVICE_OBJECT);
 offset!(IoStackLocation, file_object, IO_STACK_LOCATION_FILE_OBJECT);
 
@@ -115,6 +123,17 @@ size!(FileObject, FILE_OBJECT_SIZE);
 offset!(FileObject, device_object, FILE_OBJECT_DEVICE_OBJECT);
 offset!(FileObject, fs_context, FILE_OBJECT_FS_CONTEXT);
 offset!(FileObject, fs_context2, FILE_OBJECT_FS_CONTEXT2);
+
+size!(ObjectAttributes, OBJECT_ATTRIBUTES_SIZE);
+offset!(ObjectAttributes, length, OBJECT_ATTRIBUTES_LENGTH);
+offset!(ObjectAttributes, root_directory, OBJECT_ATTRIBUTES_ROOT_DIRECTORY);
+offset!(ObjectAttributes, object_name, OBJECT_ATTRIBUTES_OBJECT_NAME);
+offset!(ObjectAttributes, attributes, OBJECT_ATTRIBUTES_ATTRIBUTES);
+offset!(ObjectAttributes, security_descriptor, OBJECT_ATTRIBUTES_SECURITY_DESCRIPTOR);
+offset!(ObjectAttributes, security_quality_of_service, OBJECT_ATTRIBUTES_SECURITY_QOS);
+offset!(KeyValuePartialInformation, value_type, KEY_VALUE_PARTIAL_INFORMATION_TYPE);
+offset!(KeyValuePartialInformation, data_length, KEY_VALUE_PARTIAL_INFORMATION_DATA_LENGTH);
+offset!(KeyValuePartialInformation, data, KEY_VALUE_PARTIAL_INFORMATION_DATA);
 
 size!(ListEntry, LIST_ENTRY_SIZE);
 offset!(ListEntry, flink, LIST_ENTRY_FLINK);
@@ -170,6 +189,19 @@ fits!(
     STATUS_INSUFFICIENT_RESOURCES as u32,
     STATUS_DELETE_PENDING as u32,
     STATUS_INVALID_HANDLE as u32,
+    STATUS_ACCESS_DENIED as u32,
+    STATUS_NOT_SUPPORTED as u32,
+    STATUS_REVISION_MISMATCH as u32,
+    STATUS_INVALID_DEVICE_STATE as u32,
+    OBJ_KERNEL_HANDLE as u32,
+    OBJ_CASE_INSENSITIVE as u32,
+    WRITE_DAC as u32,
+    KEY_QUERY_VALUE as u32,
+    DACL_SECURITY_INFORMATION as u32,
+    KEY_VALUE_PARTIAL_INFORMATION as u32,
+    REG_DWORD as u32,
+    RTL_REGISTRY_ABSOLUTE as u32,
+    DISPATCH_LEVEL as u8,
     RTL_REGISTRY_SERVICES as u32,
     REG_QWORD as u32,
 );

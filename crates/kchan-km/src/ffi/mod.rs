@@ -66,6 +66,25 @@ pub const FILE_READ_DATA: u32 = ddk::FILE_READ_DATA as u32;
 /// `FILE_WRITE_DATA`.
 pub const FILE_WRITE_DATA: u32 = ddk::FILE_WRITE_DATA as u32;
 
+/// `DISPATCH_LEVEL`.
+pub const DISPATCH_LEVEL: KIRQL = ddk::DISPATCH_LEVEL as KIRQL;
+/// `OBJ_KERNEL_HANDLE`: a handle only kernel mode can use.
+pub const OBJ_KERNEL_HANDLE: u32 = ddk::OBJ_KERNEL_HANDLE as u32;
+/// `OBJ_CASE_INSENSITIVE`.
+pub const OBJ_CASE_INSENSITIVE: u32 = ddk::OBJ_CASE_INSENSITIVE as u32;
+/// `WRITE_DAC`.
+pub const WRITE_DAC: u32 = ddk::WRITE_DAC as u32;
+/// `KEY_QUERY_VALUE`.
+pub const KEY_QUERY_VALUE: u32 = ddk::KEY_QUERY_VALUE as u32;
+/// `DACL_SECURITY_INFORMATION`.
+pub const DACL_SECURITY_INFORMATION: u32 = ddk::DACL_SECURITY_INFORMATION as u32;
+/// `KeyValuePartialInformation` (`KEY_VALUE_INFORMATION_CLASS`).
+pub const KEY_VALUE_PARTIAL_INFORMATION: u32 = ddk::KEY_VALUE_PARTIAL_INFORMATION as u32;
+/// `REG_DWORD`.
+pub const REG_DWORD: u32 = ddk::REG_DWORD as u32;
+/// `RTL_REGISTRY_ABSOLUTE`: the path is a full registry path.
+pub const RTL_REGISTRY_ABSOLUTE: u32 = ddk::RTL_REGISTRY_ABSOLUTE as u32;
+
 /// `RTL_REGISTRY_SERVICES`: paths relative to
 /// `\Registry\Machine\System\CurrentControlSet\Services`.
 pub const RTL_REGISTRY_SERVICES: u32 = ddk::RTL_REGISTRY_SERVICES as u32;
@@ -93,14 +112,17 @@ pub mod status {
     pub const DELETE_PENDING: NTSTATUS = ddk::STATUS_DELETE_PENDING as u32 as NTSTATUS;
     /// `STATUS_INVALID_HANDLE`.
     pub const INVALID_HANDLE: NTSTATUS = ddk::STATUS_INVALID_HANDLE as u32 as NTSTATUS;
+    /// `STATUS_ACCESS_DENIED`.
+    pub const ACCESS_DENIED: NTSTATUS = ddk::STATUS_ACCESS_DENIED as u32 as NTSTATUS;
+    /// `STATUS_NOT_SUPPORTED`.
+    pub const NOT_SUPPORTED: NTSTATUS = ddk::STATUS_NOT_SUPPORTED as u32 as NTSTATUS;
+    /// `STATUS_REVISION_MISMATCH`.
+    pub const REVISION_MISMATCH: NTSTATUS = ddk::STATUS_REVISION_MISMATCH as u32 as NTSTATUS;
+    /// `STATUS_INVALID_DEVICE_STATE`.
+    pub const INVALID_DEVICE_STATE: NTSTATUS = ddk::STATUS_INVALID_DEVICE_STATE as u32 as NTSTATUS;
 
     /// `NT_SUCCESS(status)`.
     pub const fn nt_success(status: NTSTATUS) -> bool {
         status >= 0
     }
-}
-
-/// `CTL_CODE(DeviceType, Function, Method, Access)` from `devioctl.h`.
-pub const fn ctl_code(device_type: u32, function: u32, method: u32, access: u32) -> u32 {
-    (device_type << 16) | (access << 14) | (function << 2) | method
 }

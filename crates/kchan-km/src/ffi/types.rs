@@ -173,13 +173,78 @@ pub struct DeviceIoControlParameters {
     pub type3_input_buffer: *mut c_void,
 }
 
-/// The `Parameters` union of `IO_STACK_LOCATION`; only the member for
-/// `IRP_MJ_DEVICE_CONTROL` is declared.
+/// `Parameters.Create` of `IO_STACK_LOCATION` (only the field used).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CreateParameters {
+    /// `SecurityContext`: the access check's context (null under Wine).
+    pub security_context: *mut IoSecurityContext,
+    _options_to_ea_length: [usize; 3],
+}
+
+/// `IO_SECURITY_CONTEXT`.
+#[repr(C)]
+pub struct IoSecurityContext {
+    _security_qos: *mut c_void,
+    /// `AccessState`.
+    pub access_state: *mut AccessState,
+    /// `DesiredAccess`.
+    pub desired_access: u32,
+    _full_create_options: u32,
+}
+
+/// `ACCESS_STATE`, up to the field used.
+#[repr(C)]
+pub struct AccessState {
+    _operation_id: [u32; 2],
+    _flags_bytes: [u8; 4],
+    _flags: u32,
+    _remaining_desired_access: u32,
+    /// `PreviouslyGrantedAccess`: the access granted so far (for a device
+    /// open, by the I/O manager's check against the device's security
+    /// descriptor).
+    pub previously_granted_access: u32,
+}
+
+/// The `Parameters` union of `IO_STACK_LOCATION`; only the members for
+/// `IRP_MJ_CREATE` and `IRP_MJ_DEVICE_CONTROL` are declared.
 #[repr(C)]
 pub union IoStackParameters {
+    /// For `IRP_MJ_CREATE`.
+    pub create: CreateParameters,
     /// For `IRP_MJ_DEVICE_CONTROL`/`IRP_MJ_INTERNAL_DEVICE_CONTROL`.
     pub device_io_control: DeviceIoControlParameters,
     _raw: [usize; 4],
+}
+
+/// `OBJECT_ATTRIBUTES`.
+#[repr(C)]
+pub struct ObjectAttributes {
+    /// `Length`: `size_of::<ObjectAttributes>()`.
+    pub length: u32,
+    /// `RootDirectory`.
+    pub root_directory: HANDLE,
+    /// `ObjectName`.
+    pub object_name: *mut UnicodeString,
+    /// `Attributes` (`OBJ_*`).
+    pub attributes: u32,
+    /// `SecurityDescriptor`.
+    pub security_descriptor: *mut c_void,
+    /// `SecurityQualityOfService`.
+    pub security_quality_of_service: *mut c_void,
+}
+
+/// `KEY_VALUE_PARTIAL_INFORMATION` with room for an 8-byte value.
+#[repr(C)]
+pub struct KeyValuePartialInformation {
+    /// `TitleIndex`.
+    pub title_index: u32,
+    /// `Type` (`REG_*`).
+    pub value_type: u32,
+    /// `DataLength`.
+    pub data_length: u32,
+    /// `Data` (declared `UCHAR[1]` in C; here room for a `REG_QWORD`).
+    pub data: [u8; 8],
 }
 
 /// `IO_STACK_LOCATION`.

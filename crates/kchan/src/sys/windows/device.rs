@@ -18,30 +18,39 @@ use windows_sys::Win32::System::IO::{DeviceIoControl, GetOverlappedResult, OVERL
 /// Opens `path` (e.g. `\\.\kchan`) for overlapped I/O.
 pub fn open_device(path: &str) -> Result<OwnedHandle, crate::Error> {
     let wide: Vec<u16> = path.encode_utf16().chain(Some(0)).collect();
-    // SAFETY: `wide` is NUL-terminated and outlives the call; the other
-    // pointer arguments may be null.
-    let handle = unsafe {
-        CreateFileW(
-            wide.as_ptr(),
-            GENERIC_READ | GENERIC_WRITE,
-            FILE_SHARE_READ | FILE_SHARE_WRITE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            FILE_FLAG_OVERLAPPED,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
+    // Read and write when allowed (SYSTEM and Administrators); read only
+    // otherwise: the device lets every user subscribe and receive, and
+    // only publishing and the generator need write access.
+    let mut last = 0;
+    for access in [GENERIC_READ | GENERIC_WRITE, GENERIC_READ] {
+        // SAFETY: `wide` is NUL-terminated and outlives the call; the other
+        // pointer arguments may be null.
+        let handle = unsafe {
+            CreateFileW(
+                wide.as_ptr(),
+                access,
+                FILE_SHARE_READ | FILE_SHARE_WRITE,
+                std::ptr::null(),
+                OPEN_EXISTING,
+                FILE_FLAG_OVERLAPPED,
+                std::ptr::null_mut(),
+            )
+        };
+        if handle != INVALID_HANDLE_VALUE {
+            // SAFETY: CreateFileW returned a valid handle that nothing else owns.
+            return Ok(unsafe { OwnedHandle::from_raw_handle(handle as RawHandle) });
+        }
         // SAFETY: no precondition.
-        let code = unsafe { GetLastError() };
-        return Err(match code {
-            ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => crate::Error::DriverNotLoaded,
-            ERROR_ACCESS_DENIED => crate::Error::AccessDenied,
-            _ => crate::Error::Io(io::Error::from_raw_os_error(code as i32)),
-        });
+        last = unsafe { GetLastError() };
+        if last != ERROR_ACCESS_DENIED {
+            break;
+        }
     }
-    // SAFETY: CreateFileW returned a valid handle that nothing else owns.
-    Ok(unsafe { OwnedHandle::from_raw_handle(handle as RawHandle) })
+    Err(match last {
+        ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => crate::Error::DriverNotLoaded,
+        ERROR_ACCESS_DENIED => crate::Error::AccessDenied,
+        _ => crate::Error::Io(io::Error::from_raw_os_error(last as i32)),
+    })
 }
 
 /// A control request the driver completed with an error status.

@@ -15,14 +15,21 @@
 //!   event; its first 8 bytes carry the generator's own event number.
 //! - Counters: running, events produced since the last start, rate
 //!   (reported in `ChannelStats::gen_*`).
+//!
+//! It reaches the library's device through [`SourceHooks`]: `GEN_START`,
+//! `GEN_STOP`, the `STATS` fields (its counters and the allocator's), and
+//! the unload step that stops and joins its thread.
 
-use crate::clock::KernelClock;
-use crate::device::Device;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use kchan_driver::wdm::{KchanDevice, KernelClock};
+use kchan_driver::{NtStatus, SourceHooks};
 use kchan_engine::Clock;
-use kchan_km::ffi::{status, KeDelayExecutionThread, PsTerminateSystemThread, KERNEL_MODE, SYNCHRONIZATION_EVENT};
+use kchan_km::ffi::{
+    status, KeDelayExecutionThread, PsTerminateSystemThread, KERNEL_MODE, NTSTATUS, SYNCHRONIZATION_EVENT,
+};
 use kchan_km::sync::{Event, SpinLock};
 use kchan_km::thread::SystemThread;
 use kchan_proto::{ChannelStats, GenConfig};
@@ -50,8 +57,12 @@ pub struct Generator {
     running: AtomicBool,
     produced: AtomicU64,
     rate: AtomicU64,
-    /// The thread, joined by `DriverUnload`.
-    pub thread: SpinLock<Option<SystemThread>>,
+    /// Set by unload: the thread exits.
+    stop: AtomicBool,
+    /// The device it publishes to (set before the thread starts).
+    device: AtomicPtr<KchanDevice>,
+    /// The thread, joined at unload.
+    thread: SpinLock<Option<SystemThread>>,
 }
 
 impl Generator {
@@ -64,6 +75,8 @@ impl Generator {
             running: AtomicBool::new(false),
             produced: AtomicU64::new(0),
             rate: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            device: AtomicPtr::new(ptr::null_mut()),
             thread: SpinLock::new(None),
         }
     }
@@ -75,6 +88,21 @@ impl Generator {
     pub unsafe fn init(&self) {
         // SAFETY: final address, nobody waits or sets yet (caller).
         unsafe { self.wake.init(SYNCHRONIZATION_EVENT, false) };
+    }
+
+    /// Starts the thread, publishing to `device`. IRQL = PASSIVE_LEVEL.
+    ///
+    /// # Safety
+    /// `self` is initialized and outlives the thread (a static); `device`
+    /// lives until [`SourceHooks::shutdown`] joined the thread.
+    pub unsafe fn spawn(&'static self, device: &KchanDevice) -> Result<(), NTSTATUS> {
+        // Release: the thread's Acquire load sees the device.
+        self.device.store(ptr::from_ref(device).cast_mut(), Ordering::Release);
+        // SAFETY: `self` is static and initialized; PASSIVE_LEVEL (caller);
+        // the body ends with PsTerminateSystemThread.
+        let thread = unsafe { SystemThread::spawn(run, ptr::from_ref(self).cast_mut().cast()) }?;
+        *self.thread.lock() = Some(thread);
+        Ok(())
     }
 
     fn set(&self, config: Option<GenConfig>) {
@@ -99,23 +127,46 @@ impl Generator {
         self.set(None);
     }
 
-    /// Wakes the thread so it sees the driver's stop flag.
-    pub fn wake_for_unload(&self) {
-        // SAFETY: initialized in `init`; IRQL <= DISPATCH_LEVEL.
-        unsafe { self.wake.set() };
+    fn changed(&self, epoch: u64) -> bool {
+        // Acquire: pairs with the Release stores of `set` and `shutdown`.
+        self.stop.load(Ordering::Acquire) || self.epoch.load(Ordering::Acquire) != epoch
+    }
+}
+
+impl SourceHooks for Generator {
+    fn gen_start(&self, config: &GenConfig) -> NtStatus {
+        self.start(*config);
+        status::SUCCESS
     }
 
-    /// Fills the generator fields of `stats`.
-    pub fn fill(&self, stats: &mut ChannelStats) {
+    fn gen_stop(&self) -> NtStatus {
+        self.stop();
+        status::SUCCESS
+    }
+
+    /// The generator's counters, and in `pool_bytes`/`pool_allocations`
+    /// the driver allocator's live counts (every allocation of kchan.sys,
+    /// rings and queues included: what unload must bring back to zero).
+    fn fill_stats(&self, stats: &mut ChannelStats) {
         // Relaxed: independent statistics.
         stats.gen_running = u64::from(self.running.load(Ordering::Relaxed));
         stats.gen_produced = self.produced.load(Ordering::Relaxed);
         stats.gen_rate = self.rate.load(Ordering::Relaxed);
+        let pool = crate::POOL.stats();
+        stats.pool_bytes = pool.live_bytes as u64;
+        stats.pool_allocations = pool.live_allocs as u64;
     }
 
-    fn changed(&self, dev: &Device, epoch: u64) -> bool {
-        // Acquire: pairs with the Release stores of `set` and unload.
-        dev.stop.load(Ordering::Acquire) || self.epoch.load(Ordering::Acquire) != epoch
+    /// Stops the thread and waits until it has left the driver's code.
+    fn shutdown(&self) {
+        // Release: pairs with the thread's Acquire loads.
+        self.stop.store(true, Ordering::Release);
+        // SAFETY: initialized in `init`; PASSIVE_LEVEL (unload).
+        unsafe { self.wake.set() };
+        let thread = self.thread.lock().take();
+        if let Some(thread) = thread {
+            thread.join();
+        }
     }
 }
 
@@ -125,17 +176,21 @@ impl Default for Generator {
     }
 }
 
-/// Thread body (`KSTART_ROUTINE`); `context` is the `Device`.
+/// Thread body (`KSTART_ROUTINE`); `context` is the [`Generator`].
 ///
 /// # Safety
-/// `context` points to the initialized `Device`, which outlives the thread
-/// (`DriverUnload` joins it before deleting the device). PASSIVE_LEVEL.
-pub unsafe extern "system" fn run(context: *mut c_void) {
+/// `context` points to the initialized static `Generator`, whose device
+/// was set by `spawn` and outlives the thread (unload joins it first).
+/// PASSIVE_LEVEL.
+unsafe extern "system" fn run(context: *mut c_void) {
     // SAFETY: see the function's contract.
-    let dev = unsafe { &*context.cast::<Device>() };
-    let gen = &dev.generator;
-    // Acquire: pairs with the Release store in `DriverUnload`.
-    while !dev.stop.load(Ordering::Acquire) {
+    let gen = unsafe { &*context.cast::<Generator>() };
+    // Acquire: pairs with the Release store in `spawn`.
+    // SAFETY: set by `spawn` before the thread started; lives until the
+    // thread is joined (see the function's contract).
+    let dev = unsafe { &*gen.device.load(Ordering::Acquire) };
+    // Acquire: pairs with the Release store in `shutdown`.
+    while !gen.stop.load(Ordering::Acquire) {
         let (config, epoch) = {
             let c = gen.control.lock();
             (c.config, c.epoch)
@@ -143,7 +198,7 @@ pub unsafe extern "system" fn run(context: *mut c_void) {
         match config {
             // SAFETY: initialized event; system threads run at PASSIVE_LEVEL.
             None => drop(unsafe { gen.wake.wait(None) }),
-            Some(config) => produce(dev, &config, epoch),
+            Some(config) => produce(gen, dev, &config, epoch),
         }
     }
     // SAFETY: called by the system thread itself, at PASSIVE_LEVEL; does
@@ -152,13 +207,12 @@ pub unsafe extern "system" fn run(context: *mut c_void) {
 }
 
 /// Publishes `config`'s events until done, stopped, restarted or unloaded.
-fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
-    let gen = &dev.generator;
+fn produce(gen: &Generator, dev: &KchanDevice, config: &GenConfig, epoch: u64) {
     let len = config.payload_bytes as usize;
     let mut payload = Vec::new();
     if payload.try_reserve_exact(len).is_err() {
         kchan_km::kprintln!("generator: no memory for a {} byte payload", len);
-        finish(gen, epoch);
+        clear_if_current(gen, epoch);
         return;
     }
     payload.resize(len, 0xA5u8);
@@ -170,24 +224,24 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
     let start = clock.now();
     let per_chunk = CHUNK_EVENTS.min((CHUNK_BYTES / len.max(1) as u64).max(1));
     let mut n: u64 = 0;
-    'run: while !gen.changed(dev, epoch) {
+    'run: while !gen.changed(epoch) {
         let mut left = u64::from(config.burst);
         if config.count > 0 {
             left = left.min(config.count - n);
         }
         while left > 0 {
             let chunk = left.min(per_chunk);
-            let published = dev.shell.with(|chan, sink| {
-                // One timestamp per chunk (at most 64 events, a few us).
-                let now = chan.clock().now();
+            // One lock hold and one timestamp per chunk (at most 64
+            // events, a few us).
+            let published = dev.core().publish_batch(|batch| {
                 for i in n..n + chunk {
                     let tag = i.to_le_bytes();
                     let k = len.min(8);
                     payload[..k].copy_from_slice(&tag[..k]);
-                    chan.publish_at(config.kind, &payload, now, sink);
+                    batch.publish(config.kind, &payload);
                 }
             });
-            if published.is_none() {
+            if !published {
                 break 'run; // the channel is gone: unloading
             }
             n += chunk;
@@ -198,8 +252,7 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
                 // Flat out, yield between chunks so dispatch routines get the
                 // channel lock: Wine's spin locks are unfair busy-waits, and
                 // without this the thread re-takes the lock at once and
-                // starves every IOCTL (the bench saw STATS at 154x its idle
-                // latency and the seed designs at a few hundred events/s).
+                // starves every IOCTL.
                 let mut now = 0i64;
                 // SAFETY: PASSIVE_LEVEL (system thread); a zero relative
                 // interval in a live local only yields the processor.
@@ -207,7 +260,7 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
             }
         }
         if config.count > 0 && n >= config.count {
-            finish(gen, epoch);
+            clear_if_current(gen, epoch);
             break;
         }
         if config.rate > 0 {
@@ -217,7 +270,7 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
                 if now >= due {
                     break;
                 }
-                if gen.changed(dev, epoch) {
+                if gen.changed(epoch) {
                     break 'run;
                 }
                 let mut interval = -((due - now).min(SLEEP_SLICE) as i64);
@@ -232,7 +285,7 @@ fn produce(dev: &Device, config: &GenConfig, epoch: u64) {
 }
 
 /// Clears the configuration if no start or stop came in since `epoch`.
-fn finish(gen: &Generator, epoch: u64) {
+fn clear_if_current(gen: &Generator, epoch: u64) {
     let mut c = gen.control.lock();
     if c.epoch == epoch {
         c.config = None;

@@ -3,21 +3,37 @@
 //! unloaded instance freed every allocation (a restarted instance starts
 //! from fresh counters, so `IOCTL_STATS` after a restart cannot tell).
 //!
-//! Values under `HKLM\System\CurrentControlSet\Services\kchan` (`REG_QWORD`):
-//! [`LIVE_ALLOCS_VALUE`], [`LIVE_BYTES_VALUE`]. Also logged with `DbgPrint`.
+//! Values under `HKLM\System\CurrentControlSet\Services\kchan`
+//! (`REG_QWORD`): `kchan_proto::LEAK_ALLOCS_VALUE` and
+//! `kchan_proto::LEAK_BYTES_VALUE`. Also logged with `DbgPrint`.
 
 use kchan_km::ffi::{RtlWriteRegistryValue, REG_QWORD, RTL_REGISTRY_SERVICES};
 use kchan_km::pool::PoolStats;
 use kchan_km::unicode::StaticUnicode;
 
-/// Value name: live allocations when the last unload finished.
-pub const LIVE_ALLOCS_VALUE: &str = "LastUnloadLiveAllocations";
-/// Value name: live bytes when the last unload finished.
-pub const LIVE_BYTES_VALUE: &str = "LastUnloadLiveBytes";
-
 static SERVICE_KEY: StaticUnicode<6> = StaticUnicode::new(b"kchan\0");
 static ALLOCS: StaticUnicode<26> = StaticUnicode::new(b"LastUnloadLiveAllocations\0");
 static BYTES: StaticUnicode<20> = StaticUnicode::new(b"LastUnloadLiveBytes\0");
+
+/// Whether `a` equals `b` (usable in constants).
+pub const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+// The UTF-16 names above are the shared names of `kchan-proto`.
+const _: () = assert!(same(kchan_proto::SERVICE_NAME.as_bytes(), b"kchan"));
+const _: () = assert!(same(kchan_proto::LEAK_ALLOCS_VALUE.as_bytes(), b"LastUnloadLiveAllocations"));
+const _: () = assert!(same(kchan_proto::LEAK_BYTES_VALUE.as_bytes(), b"LastUnloadLiveBytes"));
 
 /// Writes `stats`' live counts. IRQL = PASSIVE_LEVEL.
 pub fn write(stats: &PoolStats) {

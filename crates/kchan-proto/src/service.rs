@@ -1,0 +1,39 @@
+//! Names the driver, its installer and its tests share: the device, the
+//! service, and the registry values under the service's key.
+//!
+//! These belong to `kchan.sys`. A driver built on the kchan library chooses
+//! its own device and service names; the registry value names are the
+//! library's, under whatever service key that driver has.
+
+/// The `kchan.sys` service name (`HKLM\System\CurrentControlSet\Services\kchan`).
+pub const SERVICE_NAME: &str = "kchan";
+/// The `kchan.sys` device, as user mode opens it.
+pub const DEVICE_PATH: &str = r"\\.\kchan";
+/// The file name of the driver image.
+pub const DRIVER_FILE: &str = "kchan.sys";
+
+/// `REG_QWORD` (or `REG_DWORD`) under the service key: the budget, in bytes,
+/// for all subscribers' rings together. Read when the driver starts; absent,
+/// zero or unreadable: the library's default.
+pub const RING_BUDGET_VALUE: &str = "RingBudgetBytes";
+/// `REG_QWORD` under the service key: allocations still live when the last
+/// `DriverUnload` finished (0 when nothing leaked).
+pub const LEAK_ALLOCS_VALUE: &str = "LastUnloadLiveAllocations";
+/// `REG_QWORD` under the service key: bytes still live when the last
+/// `DriverUnload` finished.
+pub const LEAK_BYTES_VALUE: &str = "LastUnloadLiveBytes";
+
+/// The service key of `service` relative to `HKEY_LOCAL_MACHINE`.
+pub fn service_key_path(service: &str) -> ServiceKey<'_> {
+    ServiceKey(service)
+}
+
+/// `System\CurrentControlSet\Services\<name>`, displayed without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceKey<'a>(&'a str);
+
+impl core::fmt::Display for ServiceKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, r"System\CurrentControlSet\Services\{}", self.0)
+    }
+}
