@@ -1,7 +1,8 @@
 //! A driver's service, through the Service Control Manager API (what
 //! `sc stop`/`sc start` call), and the values its driver writes under the
-//! service key (the unload report). Tests that stop a service must run in
-//! the driver's prefix.
+//! service key (the unload report: `kchan_proto::LEAK_ALLOCS_VALUE`,
+//! `LEAK_BYTES_VALUE`). Tests that stop a service must run in the driver's
+//! prefix.
 
 use crate::wait_until;
 use std::time::Duration;
@@ -13,12 +14,6 @@ use windows_sys::Win32::System::Services::{
 };
 
 pub use windows_sys::Win32::System::Services::{SERVICE_RUNNING as RUNNING, SERVICE_STOPPED as STOPPED};
-
-/// Registry value: allocations still live when the driver's last unload
-/// finished.
-pub const LIVE_ALLOCS: &str = "LastUnloadLiveAllocations";
-/// Registry value: bytes still live when the driver's last unload finished.
-pub const LIVE_BYTES: &str = "LastUnloadLiveBytes";
 
 fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
@@ -103,9 +98,9 @@ impl Service {
         unsafe { RegDeleteKeyValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), value.as_ptr()) };
     }
 
-    /// `System\CurrentControlSet\Services\<name>`, under `HKEY_LOCAL_MACHINE`.
+    /// The service key, under `HKEY_LOCAL_MACHINE`.
     fn key(&self) -> String {
-        format!(r"System\CurrentControlSet\Services\{}", self.name)
+        kchan_proto::service_key_path(&self.name).to_string()
     }
 }
 

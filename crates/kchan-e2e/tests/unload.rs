@@ -14,9 +14,9 @@
 //! channel whose only allocations are the table and our subscriber.
 #![cfg(windows)]
 
-use kchan_e2e::service::{Service, LIVE_ALLOCS, LIVE_BYTES, RUNNING};
+use kchan_e2e::service::{Service, RUNNING};
 use kchan_e2e::{serial, wait_until, Device, RECV_BYTES};
-use kchan_proto::{GenConfig, IOCTL_RECV};
+use kchan_proto::{GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE};
 use std::time::Duration;
 
 const STATUS_CANCELLED: u32 = 0xC000_0120;
@@ -36,10 +36,10 @@ fn wait_open() -> Device {
 #[test]
 fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() {
     let _g = serial();
-    let service = Service::open("kchan");
+    let service = Service::open(kchan_proto::SERVICE_NAME);
     assert_eq!(service.state(), RUNNING, "the driver runs before the test");
-    service.delete_value(LIVE_ALLOCS);
-    service.delete_value(LIVE_BYTES);
+    service.delete_value(LEAK_ALLOCS_VALUE);
+    service.delete_value(LEAK_BYTES_VALUE);
 
     let a = Device::must_open();
     let b = Device::must_open();
@@ -58,8 +58,8 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
         assert!(st == STATUS_CANCELLED || st == 0, "completed cancelled or with events: {st:#x}");
     }
     assert!(Device::open().is_err(), "device must be gone after the stop");
-    assert_eq!(service.read_qword(LIVE_ALLOCS), Some(0), "allocations still live at the end of DriverUnload");
-    assert_eq!(service.read_qword(LIVE_BYTES), Some(0), "bytes still live at the end of DriverUnload");
+    assert_eq!(service.read_qword(LEAK_ALLOCS_VALUE), Some(0), "allocations still live at the end of DriverUnload");
+    assert_eq!(service.read_qword(LEAK_BYTES_VALUE), Some(0), "bytes still live at the end of DriverUnload");
     drop((a, b));
 
     assert!(service.start(), "service restarted");

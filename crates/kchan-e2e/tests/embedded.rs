@@ -1,0 +1,175 @@
+//! Drivers of their own built on the kchan library, loaded next to
+//! `kchan.sys`, each with its own service and device: the C example
+//! (`examples/c-driver`, through `libkchan_c.a`, publishing from a periodic
+//! timer DPC) and the Rust example (`examples/rust-driver`, publishing from
+//! a system thread). `cargo xtask test --only e2e` builds and loads all
+//! three; every image passed the build's image checks (native subsystem,
+//! imports from `ntoskrnl.exe` and `hal.dll` only) before it was loaded.
+//!
+//! The client side is the kchan client library, opened by device path.
+#![cfg(windows)]
+
+use kchan::{Item, SubscribeOptions};
+use kchan_e2e::service::{Service, RUNNING};
+use kchan_e2e::{serial, wait_until, RECV_BYTES};
+use kchan_proto::{StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION};
+use std::time::{Duration, Instant};
+
+/// One driver under test: its service, device and the events it publishes.
+struct Example {
+    service: &'static str,
+    path: &'static str,
+    /// The kind of the events its source publishes.
+    kind: u16,
+}
+
+/// `examples/c-driver`: one `TICK_EVENT` (i64 tick, u32 period, u32 0) per
+/// 10 ms timer DPC.
+const C_EXAMPLE: Example = Example { service: "kchan_example_c", path: r"\\.\kchan_example_c", kind: 1 };
+/// `examples/rust-driver`: one event (u64 count, LE) per 10 ms from its thread.
+const RUST_EXAMPLE: Example = Example { service: "kchan_example_rust", path: r"\\.\kchan_example_rust", kind: 2 };
+
+/// Subscribes to `example`'s own events and reads `n` of them (10 s at
+/// most); returns them and the device's STATS taken right after.
+fn read_events(example: &Example, n: usize) -> (Vec<kchan::Event>, StatsReply) {
+    let device = kchan::Device::open_path(example.path)
+        .unwrap_or_else(|e| panic!("open {} (is {} loaded?): {e}", example.path, example.service));
+    let mut sub = device.subscribe(SubscribeOptions::new().kinds(1 << example.kind).in_flight(2)).expect("subscribe");
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while events.len() < n && Instant::now() < deadline {
+        let Some(batch) = sub.next_batch_timeout(Duration::from_millis(500)).expect("receive") else { continue };
+        for record in batch.records() {
+            match Item::from_record(&record) {
+                Item::Event(e) => events.push(e),
+                Item::Gap(g) => panic!("{}: a gap at 100 events/s: {g:?}", example.service),
+            }
+        }
+    }
+    assert!(events.len() >= n, "{}: {} events in 10 s, expected {n}", example.service, events.len());
+    let stats = device.stats().expect("stats");
+    (events, stats)
+}
+
+/// What every example's stream must show: its kind only, contiguous
+/// sequence numbers, non-decreasing timestamps, balanced counters.
+fn check_stream(example: &Example, events: &[kchan::Event], stats: &StatsReply) {
+    let first = events[0].seq;
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.kind, example.kind, "{}: only the subscribed kind", example.service);
+        assert_eq!(e.seq, first + i as u64, "{}: contiguous sequence numbers", example.service);
+    }
+    assert!(events.windows(2).all(|w| w[0].timestamp <= w[1].timestamp), "{}: timestamps in order", example.service);
+    let sub = &stats.subscriber;
+    assert!(sub.balanced(), "{}: published = delivered + in ring + dropped: {sub:?}", example.service);
+    assert_eq!(sub.dropped(), 0, "{}: nothing dropped", example.service);
+    assert!(sub.delivered >= events.len() as u64, "{}: {sub:?}", example.service);
+    assert!(stats.channel.published >= sub.published, "{}: {:?}", example.service, stats.channel);
+}
+
+/// The first 8 bytes of a payload, little-endian.
+fn counter(e: &kchan::Event) -> u64 {
+    u64::from_le_bytes(e.payload[..8].try_into().expect("payload of at least 8 bytes"))
+}
+
+#[test]
+fn the_three_drivers_run_side_by_side_each_under_its_own_name() {
+    let _g = serial();
+    for (service, path) in
+        [("kchan", r"\\.\kchan"), (C_EXAMPLE.service, C_EXAMPLE.path), (RUST_EXAMPLE.service, RUST_EXAMPLE.path)]
+    {
+        assert_eq!(Service::open(service).state(), RUNNING, "{service} runs");
+        let device = kchan::Device::open_path(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        assert_eq!(device.version().protocol_version, PROTOCOL_VERSION, "{path} speaks the same protocol");
+    }
+
+    // Each device is a channel of its own: an event injected into kchan.sys
+    // reaches no subscriber of the C example, one injected there does.
+    let kind = 9;
+    let example = kchan::Device::open_path(C_EXAMPLE.path).expect("open the C example");
+    let mut sub = example.subscribe(SubscribeOptions::new().kinds(1 << kind)).expect("subscribe");
+    kchan::Device::open().expect("open kchan").inject([(kind, &b"to kchan.sys"[..])]).expect("inject into kchan");
+    kchan::Device::open_path(C_EXAMPLE.path)
+        .expect("open the C example")
+        .inject([(kind, &b"to the C example"[..])])
+        .expect("inject into the C example");
+    let batch = sub.next_batch_timeout(Duration::from_secs(5)).expect("receive").expect("an event within 5 s");
+    let items: Vec<Item> = batch.records().map(|r| Item::from_record(&r)).collect();
+    assert!(
+        matches!(&items[..], [Item::Event(e)] if e.payload == b"to the C example"),
+        "only the C example's own event: {items:?}"
+    );
+}
+
+#[test]
+fn the_c_driver_streams_the_events_of_its_timer_dpc() {
+    let _g = serial();
+    let (events, stats) = read_events(&C_EXAMPLE, 50);
+    check_stream(&C_EXAMPLE, &events, &stats);
+    // One event per timer expiry, none lost between the DPC and the ring.
+    let first = counter(&events[0]);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(counter(e), first + i as u64, "tick numbers follow each other");
+        assert_eq!(e.payload.len(), 16, "TICK_EVENT is 16 bytes");
+        assert_eq!(u32::from_le_bytes(e.payload[8..12].try_into().unwrap()), 10, "PeriodMs");
+    }
+    // 50 ticks of 10 ms took at least 0.4 s: the timer paces them.
+    let span = events[49].timestamp - events[0].timestamp;
+    assert!(span >= 4_000_000, "49 periods of 10 ms span {span} x 100 ns");
+}
+
+#[test]
+fn the_rust_driver_streams_its_own_events() {
+    let _g = serial();
+    let (events, stats) = read_events(&RUST_EXAMPLE, 50);
+    check_stream(&RUST_EXAMPLE, &events, &stats);
+    let first = counter(&events[0]);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(counter(e), first + i as u64, "its counter follows itself");
+    }
+}
+
+/// Stops `example`'s service with a subscriber and receives pending, and
+/// checks the unload report its driver wrote under its own service key.
+fn unload_with_a_client_attached(example: &Example) {
+    let service = Service::open(example.service);
+    let kchan_service = Service::open(kchan_proto::SERVICE_NAME);
+    for s in [&service, &kchan_service] {
+        s.delete_value(LEAK_ALLOCS_VALUE);
+        s.delete_value(LEAK_BYTES_VALUE);
+    }
+
+    let device = kchan_e2e::Device::open_path(example.path).expect("open the example");
+    device.subscribe(&kchan_e2e::only_kind(example.kind)).expect("subscribe");
+    let mut receives: Vec<_> = (0..4).map(|_| device.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV")).collect();
+    service.stop();
+    for op in &mut receives {
+        assert!(op.wait_event(5_000), "{}: unload completes every pending receive", example.service);
+        let st = op.ntstatus();
+        assert!(st == 0 || st == 0xC000_0120, "{}: completed with events or cancelled: {st:#x}", example.service);
+    }
+    assert!(kchan_e2e::Device::open_path(example.path).is_err(), "{} is gone after the stop", example.path);
+    assert_eq!(service.read_qword(LEAK_ALLOCS_VALUE), Some(0), "{}: allocations live after unload", example.service);
+    assert_eq!(service.read_qword(LEAK_BYTES_VALUE), Some(0), "{}: bytes live after unload", example.service);
+    assert_eq!(kchan_service.read_qword(LEAK_ALLOCS_VALUE), None, "{} wrote into kchan's key", example.service);
+    drop(device);
+
+    assert!(service.start(), "{} restarted", example.service);
+    assert!(
+        wait_until(Duration::from_secs(10), || kchan::Device::open_path(example.path).is_ok()),
+        "{} opens again",
+        example.path
+    );
+}
+
+#[test]
+fn unloading_the_c_driver_with_a_client_attached_leaves_its_report_at_zero() {
+    let _g = serial();
+    unload_with_a_client_attached(&C_EXAMPLE);
+}
+
+#[test]
+fn unloading_the_rust_driver_with_a_client_attached_leaves_its_report_at_zero() {
+    let _g = serial();
+    unload_with_a_client_attached(&RUST_EXAMPLE);
+}
