@@ -123,7 +123,8 @@ DEVICE_OBJECT *KchanDeviceObject(const struct KCHAN_DEVICE *Device);
  * Ownership: the IRP passes to the library. It is completed, or marked
  * pending and STATUS_PENDING returned; either way the caller must not touch
  * it again, and its dispatch routine returns exactly the value returned
- * here. Requests of one handle may be dispatched concurrently. Once
+ * here. (A null `Device` completes the IRP with STATUS_INVALID_PARAMETER; a
+ * null `Irp` returns it.) Requests of one handle may be dispatched concurrently. Once
  * `KchanDeleteDevice` has started, requests are completed with
  * STATUS_DELETE_PENDING.
  *

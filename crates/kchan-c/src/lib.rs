@@ -158,7 +158,8 @@ pub unsafe extern "C" fn KchanDeviceObject(device: *const KchanDevice) -> *mut D
 /// Ownership: the IRP passes to the library. It is completed, or marked
 /// pending and STATUS_PENDING returned; either way the caller must not touch
 /// it again, and its dispatch routine returns exactly the value returned
-/// here. Requests of one handle may be dispatched concurrently. Once
+/// here. (A null `Device` completes the IRP with STATUS_INVALID_PARAMETER; a
+/// null `Irp` returns it.) Requests of one handle may be dispatched concurrently. Once
 /// `KchanDeleteDevice` has started, requests are completed with
 /// STATUS_DELETE_PENDING.
 ///
@@ -167,8 +168,14 @@ pub unsafe extern "C" fn KchanDeviceObject(device: *const KchanDevice) -> *mut D
 /// manager sent to `KchanDeviceObject(Device)`, owned by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn KchanDispatch(device: *mut KchanDevice, irp: *mut Irp) -> NTSTATUS {
-    if device.is_null() || irp.is_null() {
-        return kchan_km::ffi::status::INVALID_PARAMETER;
+    let invalid = kchan_km::ffi::status::INVALID_PARAMETER;
+    if irp.is_null() {
+        return invalid;
+    }
+    if device.is_null() {
+        // SAFETY: an IRP handed over by the caller, completed once here.
+        unsafe { kchan_km::irp::Irp::from_raw(irp) }.complete(invalid, 0);
+        return invalid;
     }
     // SAFETY: a live device (caller).
     let object = unsafe { embed::device(device) }.object();
