@@ -1,13 +1,14 @@
 //! Builds: the native crates, the driver image and the Windows programs.
 //!
 //! Windows artifacts are built in release mode (one build shared by `test`,
-//! `demo` and `bench`). Every driver image is listed once, in
+//! `demo`, `bench` and `package`). Every driver image is listed once, in
 //! [`DRIVER_IMAGES`]: Rust ones are cdylib crates, C ones are linked here
-//! with mingw against the `kchan-c` static library. Each is checked by
-//! [`crate::pecheck`]; a failing check fails the build.
+//! with mingw against the `kchan-c` static library. Each gets its PE
+//! checksum and is checked by [`crate::pecheck`]; a failing check fails the
+//! build.
 
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Where the Windows release artifacts land.
@@ -77,11 +78,14 @@ impl DriverImage {
     }
 }
 
+/// The package of `kchan.sys` (whose version names the Windows package).
+pub const KCHAN_PACKAGE: &str = "kchan-sys";
+
 /// `kchan.sys`, the driver of the `kchan` command and the benchmark.
 pub const KCHAN: DriverImage = DriverImage {
     file: "kchan.sys",
     service: crate::driver::SERVICE,
-    source: Source::Rust { package: "kchan-sys", dll: "kchan_sys.dll" },
+    source: Source::Rust { package: KCHAN_PACKAGE, dll: "kchan_sys.dll" },
 };
 
 /// Every driver image: built, checked and loaded side by side by the e2e layer.
@@ -121,7 +125,8 @@ pub fn driver_image() -> Result<PathBuf> {
 }
 
 /// Builds `images` (one cargo run for every Rust crate and the C library
-/// they need), links the C ones, and checks each image.
+/// they need), links the C ones, and gives each its checksum and checks it
+/// ([`finish_image`]).
 pub fn driver_images(images: &[DriverImage]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET]);
@@ -147,7 +152,22 @@ pub fn driver_images(images: &[DriverImage]) -> Result<()> {
             }
             Source::C { dir } => link_c_driver(&crate::workspace_root().join(dir), &sys)?,
         }
-        crate::pecheck::check_driver_image(&sys)?;
+        finish_image(&sys)?;
+    }
+    Ok(())
+}
+
+/// Writes the PE checksum if the linker left it 0 (GNU ld may), then runs
+/// the image checks and prints their figures.
+pub fn finish_image(sys: &Path) -> Result<()> {
+    let bytes = std::fs::read(sys)?;
+    if crate::pecheck::image_facts(&bytes)?.stored_checksum == 0 {
+        crate::pecheck::checksum::fix(sys)?;
+    }
+    let report = crate::pecheck::check_driver_image(sys)?;
+    eprintln!("xtask: {}: image checks passed", sys.display());
+    for note in &report.notes {
+        eprintln!("xtask:   {note}");
     }
     Ok(())
 }
@@ -155,7 +175,7 @@ pub fn driver_images(images: &[DriverImage]) -> Result<()> {
 /// Compiles the `*.c` files of `dir` as kernel code against mingw's DDK
 /// headers and `kchan_km.h`, and links them with the `kchan-c` library into
 /// the driver image `sys`, with the link arguments of every driver image.
-fn link_c_driver(dir: &std::path::Path, sys: &std::path::Path) -> Result<()> {
+fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
     let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .map(|e| e.map(|e| e.path()))

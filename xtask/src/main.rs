@@ -12,6 +12,7 @@
 //! - [`wine`]: the project's Wine prefix, its shim and its wineserver.
 //! - [`driver`]: install/start/stop/uninstall of the `kchan` service.
 //! - [`build`]: native and Windows builds, then [`pecheck`] on every `.sys`.
+//! - [`package`]: the signed zip for a Windows test machine.
 //! - [`test`]: the test layers and the one-line `N passed, M failed` total.
 //! - [`demo`]: the main job, live.
 
@@ -19,6 +20,7 @@ mod bench;
 mod build;
 mod demo;
 mod driver;
+mod package;
 mod pecheck;
 mod setup;
 mod test;
@@ -46,6 +48,9 @@ enum Command {
     Test(test::Args),
     /// Load the driver and show events streaming live.
     Demo(demo::Args),
+    /// Build the test-signed package for a real Windows machine
+    /// (target/package/kchan-<version>-windows-x64.zip).
+    Package,
     /// Benchmark the seed's consumer designs and kchan's side by side.
     Bench(bench::Args),
     /// Manage the kchan driver service in the project's Wine prefix.
@@ -53,8 +58,8 @@ enum Command {
         #[command(subcommand)]
         action: driver::Action,
     },
-    /// Check that a driver image imports only ntoskrnl.exe and hal.dll and is
-    /// a native-subsystem image.
+    /// Check a driver image for what Windows enforces: imports, section
+    /// flags, alignment, NX/ASLR, TLS, checksum, stack frames.
     CheckSys {
         /// The `.sys` file to check.
         path: PathBuf,
@@ -87,10 +92,14 @@ fn run(command: Command) -> Result<()> {
         Command::Test(args) => test::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Package => package::run_package(),
         Command::Driver { action } => driver::run(action),
         Command::CheckSys { path } => {
-            pecheck::check_driver_image(&path)?;
-            println!("{}: native subsystem, imports only ntoskrnl.exe/hal.dll", path.display());
+            let report = pecheck::check_driver_image(&path)?;
+            println!("{}: passes the driver image checks", path.display());
+            for note in report.notes {
+                println!("  {note}");
+            }
             Ok(())
         }
         Command::Wine { args } => {

@@ -7,8 +7,14 @@ use std::process::Command;
 
 /// Debian packages the build and the Wine harness need.
 /// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
-/// `libntoskrnl.a`; `wine64` runs the driver and the Windows programs.
-const PACKAGES: &[&str] = &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64"];
+/// `libntoskrnl.a`; `binutils-mingw-w64-x86-64` the `objdump` and `objcopy`
+/// the image checks and the package use; `wine64` runs the driver and the
+/// Windows programs. `osslsigncode`, `openssl` and `zip` make the signed
+/// package: Debian 12's own osslsigncode (2.5) signs kernel images as
+/// bookworm-backports' 2.9 does (same digest, correct PE checksum), so
+/// stable's is enough.
+const PACKAGES: &[&str] =
+    &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64", "osslsigncode", "openssl", "zip"];
 
 /// The rustup target everything Windows is built for.
 const TARGET: &str = crate::WINDOWS_TARGET;

@@ -16,6 +16,11 @@
 //! `OVERLAPPED`, event and buffers, and must outlive the request (it is
 //! only dropped after completion was observed, or it waits for it).
 //!
+//! The same programs run on Windows (`cargo xtask package` ships them).
+//! Where Wine and Windows differ in a way a test can see, the test asks
+//! [`under_wine`] and checks each system's own behaviour; such tests say
+//! so in their docs.
+//!
 //! On non-Windows targets this crate is empty.
 #![cfg(windows)]
 
@@ -33,6 +38,7 @@ use windows_sys::Win32::Foundation::{
     WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_FLAG_OVERLAPPED, OPEN_EXISTING};
+use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
 use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, GetOverlappedResult, OVERLAPPED};
 
@@ -40,6 +46,20 @@ pub mod service;
 
 /// `STATUS_PENDING`, as found in `OVERLAPPED::Internal` while a request pends.
 pub const STATUS_PENDING: usize = 0x103;
+
+/// Whether this program runs under Wine rather than Windows: Wine's
+/// `ntdll.dll` exports `wine_get_version`, Windows' does not.
+pub fn under_wine() -> bool {
+    let ntdll: Vec<u16> = "ntdll.dll".encode_utf16().chain([0]).collect();
+    // SAFETY: a NUL-terminated name; ntdll is mapped into every process, and
+    // the handle is not reference-counted (nothing to release).
+    let module = unsafe { GetModuleHandleW(ntdll.as_ptr()) };
+    if module.is_null() {
+        return false;
+    }
+    // SAFETY: a valid module handle and a NUL-terminated ANSI name.
+    unsafe { GetProcAddress(module, c"wine_get_version".as_ptr().cast()) }.is_some()
+}
 
 /// The driver is one shared resource (channel-wide counters, the
 /// generator, the service itself): tests in one binary take this lock so

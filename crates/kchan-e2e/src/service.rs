@@ -50,14 +50,26 @@ impl Service {
         st.dwCurrentState
     }
 
-    /// Stops the service (the driver's `DriverUnload` runs) and waits until
-    /// it has stopped.
+    /// Stops the service and waits until it has stopped: under Wine the
+    /// driver's `DriverUnload` runs at once, open handles or not.
     pub fn stop(&self) {
+        self.request_stop();
+        self.wait_stopped();
+    }
+
+    /// Asks the service to stop (`NtUnloadDriver`), without waiting: Windows
+    /// defers a legacy driver's unload until the last handle to its devices
+    /// is closed.
+    pub fn request_stop(&self) {
         // SAFETY: plain data.
         let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
         // SAFETY: `svc` is open with SERVICE_STOP; `st` is a live local.
         let ok = unsafe { ControlService(self.svc, SERVICE_CONTROL_STOP, &mut st) };
         assert!(ok != 0, "ControlService({}, STOP): {}", self.name, std::io::Error::last_os_error());
+    }
+
+    /// Waits (10 s at most) until the service has stopped.
+    pub fn wait_stopped(&self) {
         assert!(wait_until(Duration::from_secs(10), || self.state() == SERVICE_STOPPED), "{} stopped", self.name);
     }
 
