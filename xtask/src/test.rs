@@ -2,7 +2,7 @@
 //!
 //! Layers, in order: native tests of the portable crates and xtask; clippy
 //! with warnings denied on both targets (each run counts as one check); the
-//! engine's loom model check; the portable crates' tests built for Windows
+//! loom model checks of the engine and of the driver's core; the portable crates' tests built for Windows
 //! and run under Wine; the driver end-to-end tests with `kchan.sys` loaded
 //! into the project's prefix. Each layer's libtest summaries are added up and
 //! the run ends with one line, `N passed, M failed[, K skipped]`. A layer
@@ -28,7 +28,8 @@ pub struct Args {
 pub enum Layer {
     /// Portable crates and xtask, on the Linux host.
     Native,
-    /// The engine's concurrent paths under loom's exhaustive scheduler.
+    /// The engine's and the driver core's concurrent paths under loom's
+    /// exhaustive scheduler.
     Loom,
     /// Portable crates built for Windows, run under Wine.
     Windows,
@@ -152,13 +153,25 @@ fn skipped_suffix(skipped: u64) -> String {
     }
 }
 
-/// The engine's loom test, in its own target dir so `--cfg loom` does not
-/// invalidate the normal build.
+/// The loom tests: the engine's, and the driver core's (its real dispatch,
+/// cancel and unload code against the fake kernel), in their own target dir
+/// so `--cfg loom` does not invalidate the normal build.
 fn loom_command() -> Command {
     let mut cmd = cargo();
-    cmd.args(["test", "--no-fail-fast", "--release", "-p", "kchan-engine", "--test", "loom"])
-        .env("RUSTFLAGS", "--cfg loom")
-        .env("CARGO_TARGET_DIR", crate::target_dir().join("loom"));
+    cmd.args([
+        "test",
+        "--no-fail-fast",
+        "--release",
+        "-p",
+        "kchan-engine",
+        "--test",
+        "loom",
+        "-p",
+        "kchan-driver",
+        "--lib",
+    ])
+    .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", crate::target_dir().join("loom"));
     cmd
 }
 
@@ -187,6 +200,9 @@ fn run_e2e(prefix: &Prefix) -> Tally {
         return Tally { failed: 1, ..Tally::default() };
     }
     let mut cmd = windows_test_command(prefix);
+    // Where winedevice.exe's stderr goes, as a Windows path (Z: is /).
+    let log = prefix.session_log();
+    cmd.env("KCHAN_E2E_SESSION_LOG", format!("Z:{}", log.display()).replace('/', "\\"));
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);

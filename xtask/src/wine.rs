@@ -99,18 +99,34 @@ impl Prefix {
 
     /// Starts the prefix's Wine session (services.exe and friends) with no
     /// standard handles of ours, so later programs find it running.
+    ///
+    /// The session's daemons (and `winedevice.exe`, which hosts the driver)
+    /// write their stderr to [`Prefix::session_log`], with Wine's `seh`
+    /// channel on (`WINEDEBUG=-all,+seh` unless `KCHAN_WINEDEBUG` says
+    /// otherwise), so a test can see whether the driver host took an
+    /// unhandled exception.
     pub fn start_session(&self) -> Result<()> {
+        let log = self.session_log();
+        std::fs::create_dir_all(log.parent().expect("log dir"))?;
+        let debug = std::env::var("KCHAN_WINEDEBUG").unwrap_or_else(|_| "-all,+seh".into());
         let status = self
             .command("wine")
             .args(["cmd", "/c", "exit"])
+            .env("WINEDEBUG", debug)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log)?)
             .status()?;
         if !status.success() {
             bail!("starting the Wine session failed: {status}");
         }
         Ok(())
+    }
+
+    /// Where the session's daemons write their stderr (see
+    /// [`Prefix::start_session`]).
+    pub fn session_log(&self) -> PathBuf {
+        crate::target_dir().join("wine-output").join("session.log")
     }
 
     /// Stops this prefix's wineserver and every Wine process in it, and waits
@@ -136,6 +152,8 @@ impl Prefix {
             bail!("wineserver -p failed: {status}");
         }
         let guard = ServerGuard { prefix: self };
+        // A fresh session, a fresh log.
+        let _ = std::fs::remove_file(self.session_log());
         self.start_session()?;
         Ok(guard)
     }

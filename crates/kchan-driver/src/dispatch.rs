@@ -53,8 +53,11 @@ pub enum Request {
     Version,
     /// `IOCTL_STATS`.
     Stats,
-    /// `IOCTL_SUBSCRIBE` (either code).
+    /// `IOCTL_SUBSCRIBE`.
     Subscribe,
+    /// `IOCTL_SUBSCRIBE_WRITE_ACCESS`: the first code of SUBSCRIBE, served
+    /// alike, with the write access its code asks for.
+    SubscribeWriteAccess,
     /// `IOCTL_RECV`.
     Recv,
     /// `IOCTL_INJECT`.
@@ -71,7 +74,8 @@ impl Request {
         Some(match code {
             IOCTL_VERSION => Request::Version,
             IOCTL_STATS => Request::Stats,
-            IOCTL_SUBSCRIBE | IOCTL_SUBSCRIBE_WRITE_ACCESS => Request::Subscribe,
+            IOCTL_SUBSCRIBE => Request::Subscribe,
+            IOCTL_SUBSCRIBE_WRITE_ACCESS => Request::SubscribeWriteAccess,
             IOCTL_RECV => Request::Recv,
             IOCTL_INJECT => Request::Inject,
             IOCTL_GEN_START => Request::GenStart,
@@ -86,7 +90,7 @@ impl Request {
         match self {
             Request::Version => 0,
             Request::Stats | Request::Subscribe | Request::Recv => FILE_READ_DATA,
-            Request::Inject | Request::GenStart | Request::GenStop => FILE_WRITE_DATA,
+            Request::Inject | Request::GenStart | Request::GenStop | Request::SubscribeWriteAccess => FILE_WRITE_DATA,
         }
     }
 
@@ -215,7 +219,7 @@ impl<K: Kernel> Device<K> {
                 irp.system_buffer()[..written].copy_from_slice(&out[..written]);
                 (status, written)
             }
-            Request::Subscribe => {
+            Request::Subscribe | Request::SubscribeWriteAccess => {
                 // One byte more than a config: a longer input stays longer.
                 let mut input = [0u8; core::mem::size_of::<SubscribeConfig>() + 1];
                 let n = in_len.min(input.len());

@@ -263,12 +263,13 @@ impl<T: Send> kernel::SpinLock<T> for FakeLock<T> {
     }
 }
 
-/// A kernel event over a mutex and a condition variable.
+/// A kernel event over a mutex and a condition variable. (Its flags are
+/// scaffolding, not part of what loom explores.)
 pub struct FakeEvent {
     signalled: Mutex<bool>,
     cond: Condvar,
-    auto_reset: AtomicBool,
-    initialized: AtomicBool,
+    auto_reset: std::sync::atomic::AtomicBool,
+    initialized: std::sync::atomic::AtomicBool,
 }
 
 impl kernel::Event for FakeEvent {
@@ -276,24 +277,24 @@ impl kernel::Event for FakeEvent {
         FakeEvent {
             signalled: Mutex::new(false),
             cond: Condvar::new(),
-            auto_reset: AtomicBool::new(false),
-            initialized: AtomicBool::new(false),
+            auto_reset: std::sync::atomic::AtomicBool::new(false),
+            initialized: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     unsafe fn init(&self, auto_reset: bool) {
-        self.auto_reset.store(auto_reset, Ordering::Relaxed);
-        self.initialized.store(true, Ordering::Release);
+        self.auto_reset.store(auto_reset, StdOrdering::Relaxed);
+        self.initialized.store(true, StdOrdering::Release);
     }
 
     fn set(&self) {
-        assert!(self.initialized.load(Ordering::Acquire), "event set before init");
+        assert!(self.initialized.load(StdOrdering::Acquire), "event set before init");
         *self.signalled.lock().unwrap() = true;
         self.cond.notify_all();
     }
 
     fn wait(&self, timeout_100ns: Option<u64>) -> bool {
-        assert!(self.initialized.load(Ordering::Acquire), "event waited on before init");
+        assert!(self.initialized.load(StdOrdering::Acquire), "event waited on before init");
         assert_eq!(Fake::current_irql(), Irql::Passive, "waited above PASSIVE_LEVEL");
         let mut signalled = self.signalled.lock().unwrap();
         #[cfg(not(loom))]
@@ -313,7 +314,7 @@ impl kernel::Event for FakeEvent {
         while !*signalled {
             signalled = self.cond.wait(signalled).unwrap();
         }
-        if self.auto_reset.load(Ordering::Relaxed) {
+        if self.auto_reset.load(StdOrdering::Relaxed) {
             *signalled = false;
         }
         true
@@ -363,21 +364,48 @@ impl FakeIo {
 
     /// `DeviceIoControl` with `input` and an output buffer of `out_len`.
     pub fn ioctl(&self, handle: &FakeHandle, code: u32, input: &[u8], out_len: usize) -> Sent {
-        let params = IoctlParams { code, input_len: input.len(), output_len: out_len };
-        let irp = FakeIrp::new(Some(handle.file.clone()), params, input, None);
+        let irp = FakeIo::build(handle, code, input, out_len);
         let cell = irp.cell();
         let status = self.device.device_control(irp);
         Sent { status, irp: cell }
     }
 
+    /// The IRP `DeviceIoControl` would send (to send it with
+    /// [`FakeIo::send`], while another thread may already cancel it).
+    pub fn build(handle: &FakeHandle, code: u32, input: &[u8], out_len: usize) -> FakeIrp {
+        let params = IoctlParams { code, input_len: input.len(), output_len: out_len };
+        FakeIrp::new(Some(handle.file.clone()), params, input, None)
+    }
+
+    /// Sends an IRP made by [`FakeIo::build`].
+    pub fn send(&self, irp: FakeIrp) -> NtStatus {
+        self.device.device_control(irp)
+    }
+
     /// `IoCancelIrp`: sets `Cancel`, and if it swaps the cancel routine
     /// out, calls it with the IRP (the routine then owns it).
     pub fn cancel(&self, irp: &Arc<IrpCell>) {
-        irp.cancel.store(true, Ordering::SeqCst);
-        if irp.routine.swap(false, Ordering::SeqCst) {
-            let owned = FakeIrp { cell: irp.clone(), buffer: Vec::new(), staged: (0, 0), next: None };
-            self.device.cancel_receive(owned);
+        if let Some(owned) = self.begin_cancel(irp) {
+            self.run_cancel_routine(owned);
         }
+    }
+
+    /// The first half of `IoCancelIrp`: sets `Cancel` and swaps the cancel
+    /// routine out; the IRP if that won it (its cancel routine is then
+    /// about to run: [`FakeIo::run_cancel_routine`]).
+    pub fn begin_cancel(&self, irp: &Arc<IrpCell>) -> Option<FakeIrp> {
+        irp.cancel.store(true, Ordering::SeqCst);
+        irp.routine.swap(false, Ordering::SeqCst).then(|| FakeIrp {
+            cell: irp.clone(),
+            buffer: Vec::new(),
+            staged: (0, 0),
+            next: None,
+        })
+    }
+
+    /// The second half: the cancel routine runs with the IRP it owns.
+    pub fn run_cancel_routine(&self, irp: FakeIrp) {
+        self.device.cancel_receive(irp);
     }
 
     /// `IRP_MJ_CLEANUP` (the last handle closed).

@@ -30,7 +30,7 @@ use crate::device::Device;
 use crate::handle::{self, Binding};
 use crate::kernel::{CancelableIrp, Kernel, NtStatus, OwnedIrp};
 use crate::sink::Recv;
-use kchan_engine::SubscriberId;
+use kchan_engine::{EngineError, SubscriberId};
 use kchan_proto::{STATUS_CANCELLED, STATUS_DELETE_PENDING, STATUS_INVALID_HANDLE, STATUS_PENDING, STATUS_SUCCESS};
 
 /// What happened to a receive in the lock hold that posted it.
@@ -41,6 +41,16 @@ enum Fate<K: Kernel> {
     Completed(NtStatus),
     /// Taken back: the dispatch routine completes it with this status.
     Refused(K::Irp, NtStatus),
+}
+
+/// The status of a refused post. The handle's subscriber is stable once
+/// bound, so one that is gone or closing means CLEANUP or CLOSE of the
+/// handle ran concurrently.
+fn refusal_status(e: EngineError) -> NtStatus {
+    match e {
+        EngineError::NoSuchSubscriber | EngineError::Closing => STATUS_DELETE_PENDING,
+        other => other.ntstatus(),
+    }
 }
 
 /// Under the lock: takes the IRP back from the cancel routine to complete
@@ -99,7 +109,7 @@ impl<K: Kernel> Device<K> {
                         Fate::Pending
                     }
                 },
-                Err((recv, e)) => take_back_or_pend(recv, e.ntstatus()),
+                Err((recv, e)) => take_back_or_pend(recv, refusal_status(e)),
             })
         });
         match fate.flatten() {

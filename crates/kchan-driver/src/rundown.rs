@@ -59,7 +59,8 @@ impl<K: Kernel> Rundown<K> {
     /// Enters, for a guard that leaves when dropped; `None` once teardown
     /// started.
     pub fn guard(&self) -> Option<RundownGuard<'_, K>> {
-        self.enter().then_some(RundownGuard { rundown: self })
+        // Lazily: a guard built for a refused entry would leave on drop.
+        self.enter().then(|| RundownGuard { rundown: self })
     }
 
     /// Leaves (pairs with a successful [`Rundown::enter`]). The last exit

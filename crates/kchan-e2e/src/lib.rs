@@ -24,6 +24,8 @@
 //! On non-Windows targets this crate is empty.
 #![cfg(windows)]
 
+pub mod service;
+
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
     GenConfig, StatsReply, SubscribeConfig, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_STATS,
@@ -42,10 +44,8 @@ use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress
 use windows_sys::Win32::System::Threading::{CreateEventW, WaitForSingleObject};
 use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, GetOverlappedResult, OVERLAPPED};
 
-pub mod service;
-
 /// `STATUS_PENDING`, as found in `OVERLAPPED::Internal` while a request pends.
-pub const STATUS_PENDING: usize = 0x103;
+pub const STATUS_PENDING: usize = kchan_proto::STATUS_PENDING as usize;
 
 /// Whether this program runs under Wine rather than Windows: Wine's
 /// `ntdll.dll` exports `wine_get_version`, Windows' does not.
@@ -96,31 +96,26 @@ impl Device {
         Device::open().unwrap_or_else(|e| panic!(r"cannot open \\.\kchan (is kchan.sys loaded in WINEPREFIX?): {e}"))
     }
 
+    /// Opens `\\.\kchan` overlapped with `access` (`GENERIC_READ`, ...).
+    pub fn open_with_access(access: u32) -> io::Result<Device> {
+        Device::open_raw(kchan_proto::DEVICE_PATH, access, FILE_FLAG_OVERLAPPED)
+    }
+
     /// Opens another kchan device, e.g. `\\.\kchan_example_c`, for reading
     /// and writing with `FILE_FLAG_OVERLAPPED`.
     pub fn open_path(path: &str) -> io::Result<Device> {
-        Device::open_path_with(path, FILE_FLAG_OVERLAPPED)
+        Device::open_raw(path, GENERIC_READ | GENERIC_WRITE, FILE_FLAG_OVERLAPPED)
     }
 
     fn open_with(flags: u32) -> io::Result<Device> {
-        Device::open_path_with(r"\\.\kchan", flags)
+        Device::open_raw(kchan_proto::DEVICE_PATH, GENERIC_READ | GENERIC_WRITE, flags)
     }
 
-    fn open_path_with(path: &str, flags: u32) -> io::Result<Device> {
+    fn open_raw(path: &str, access: u32, flags: u32) -> io::Result<Device> {
         let name: Vec<u16> = path.encode_utf16().chain([0]).collect();
         // SAFETY: `name` is NUL-terminated and outlives the call; null
         // security attributes and template are allowed.
-        let h = unsafe {
-            CreateFileW(
-                name.as_ptr(),
-                GENERIC_READ | GENERIC_WRITE,
-                0,
-                ptr::null(),
-                OPEN_EXISTING,
-                flags,
-                ptr::null_mut(),
-            )
-        };
+        let h = unsafe { CreateFileW(name.as_ptr(), access, 0, ptr::null(), OPEN_EXISTING, flags, ptr::null_mut()) };
         if h == INVALID_HANDLE_VALUE {
             return Err(io::Error::last_os_error());
         }

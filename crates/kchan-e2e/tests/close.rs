@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const STATUS_CANCELLED: u32 = 0xC000_0120;
+const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
 /// Set in the child's environment.
 const CHILD_ENV: &str = "KCHAN_E2E_CHILD";
 const KIND: u16 = 12;

@@ -1,10 +1,8 @@
-//! Unload with open handles and pending receives, then start again
-//! (scenario 7 of issue 4).
+//! Unload with open handles and pending receives, then start again.
 //!
 //! Stops and starts the `kchan` service through the Service Control
-//! Manager API (what `sc stop`/`sc start` call), so it must run in the
-//! driver's prefix. A guard restarts the service whatever happens, so a
-//! failure here does not take the driver away from the tests that follow.
+//! Manager API ([`kchan_e2e::service`]), so it must run in the driver's
+//! prefix.
 //!
 //! The allocator's live counts at the end of `DriverUnload` are read from
 //! the registry values the driver writes there (`leak_report` in the
@@ -21,12 +19,14 @@
 //! receives, and only then does DriverUnload run and the service stop.
 #![cfg(windows)]
 
-use kchan_e2e::service::{Service, RUNNING};
+use kchan_e2e::service::{delete_value, read_qword, Service};
 use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
-use kchan_proto::{GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, SERVICE_NAME};
+use kchan_proto::{GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE as LIVE_ALLOCS, LEAK_BYTES_VALUE as LIVE_BYTES};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-const STATUS_CANCELLED: u32 = 0xC000_0120;
+const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
 
 fn wait_open() -> Device {
     let mut dev = None;
@@ -43,10 +43,10 @@ fn wait_open() -> Device {
 #[test]
 fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() {
     let _g = serial();
-    let service = Service::open(SERVICE_NAME);
-    assert_eq!(service.state(), RUNNING, "the driver runs before the test");
-    service.delete_value(LEAK_ALLOCS_VALUE);
-    service.delete_value(LEAK_BYTES_VALUE);
+    let service = Service::open();
+    assert!(service.running(), "the driver runs before the test");
+    delete_value(LIVE_ALLOCS);
+    delete_value(LIVE_BYTES);
 
     let a = Device::must_open();
     let b = Device::must_open();
@@ -79,9 +79,9 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     }
     assert!(Device::open().is_err(), "device must be gone after the stop");
     // Written at the end of DriverUnload, which the service state may not wait for.
-    wait_until(Duration::from_secs(10), || service.read_qword(LEAK_BYTES_VALUE).is_some());
-    assert_eq!(service.read_qword(LEAK_ALLOCS_VALUE), Some(0), "allocations still live at the end of DriverUnload");
-    assert_eq!(service.read_qword(LEAK_BYTES_VALUE), Some(0), "bytes still live at the end of DriverUnload");
+    wait_until(Duration::from_secs(10), || read_qword(LIVE_BYTES).is_some());
+    assert_eq!(read_qword(LIVE_ALLOCS), Some(0), "allocations still live at the end of DriverUnload");
+    assert_eq!(read_qword(LIVE_BYTES), Some(0), "bytes still live at the end of DriverUnload");
     drop(handles);
 
     assert!(service.start(), "service restarted");
@@ -96,4 +96,92 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     assert!(r.pending(), "RECV pends again after restart");
     dev.cancel(&mut r).expect("CancelIoEx");
     assert!(r.wait_event(5_000));
+}
+
+/// Lines of winedevice.exe's stderr (the session log xtask captures with
+/// `WINEDEBUG=+seh`) that report an unhandled page fault.
+fn page_faults() -> usize {
+    let path = std::env::var("KCHAN_E2E_SESSION_LOG")
+        .expect("KCHAN_E2E_SESSION_LOG names the Wine session's log (run through `cargo xtask test`)");
+    let log = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    String::from_utf8_lossy(&log).lines().filter(|l| l.contains("Unhandled page fault")).count()
+}
+
+/// What a client thread does while the driver comes and goes: open, send
+/// every kind of request, keep receives pending, cancel some, close.
+/// Errors are expected (the device vanishes under it); a receive that is
+/// never completed is not (counted in `stuck`).
+fn churn(stop: &AtomicBool, stuck: &AtomicUsize, kind: u16) {
+    let mut round = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let Ok(dev) = Device::open() else {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        let _ = dev.call(kchan_proto::IOCTL_STATS, &[], core::mem::size_of::<kchan_proto::StatsReply>());
+        if round.is_multiple_of(2) {
+            let _ = dev.subscribe(&kchan_e2e::only_kind(kind));
+        }
+        let mut ops: Vec<_> = (0..3).filter_map(|_| dev.post(IOCTL_RECV, &[], RECV_BYTES).ok()).collect();
+        let _ = dev.call(kchan_proto::IOCTL_INJECT, &kchan_e2e::inject_message(&[(kind, b"churn")]), 0);
+        if let Some(op) = ops.first_mut() {
+            let _ = dev.cancel(op);
+        }
+        if round.is_multiple_of(3) {
+            drop(dev); // close with receives pending
+            for mut op in ops {
+                if !op.wait_event(10_000) {
+                    stuck.fetch_add(1, Ordering::Relaxed);
+                    std::mem::forget(op); // never free what the kernel may still write
+                }
+            }
+        } else {
+            for op in &mut ops {
+                let _ = dev.cancel(op);
+            }
+            for mut op in ops {
+                if !op.wait_event(10_000) {
+                    stuck.fetch_add(1, Ordering::Relaxed);
+                    std::mem::forget(op);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn twenty_stop_start_cycles_while_threads_open_close_and_send_requests() {
+    let _g = serial();
+    let service = Service::open();
+    assert!(service.start(), "the driver runs before the test");
+    let faults_before = page_faults();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stuck = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4u16)
+        .map(|i| {
+            let (stop, stuck) = (stop.clone(), stuck.clone());
+            std::thread::spawn(move || churn(&stop, &stuck, 30 + i))
+        })
+        .collect();
+    for cycle in 0..20 {
+        std::thread::sleep(Duration::from_millis(50 + 10 * cycle));
+        delete_value(LIVE_ALLOCS);
+        delete_value(LIVE_BYTES);
+        service.stop();
+        assert_eq!(
+            (read_qword(LIVE_ALLOCS), read_qword(LIVE_BYTES)),
+            (Some(0), Some(0)),
+            "cycle {cycle}: allocations still live at the end of DriverUnload"
+        );
+        assert!(service.start(), "cycle {cycle}: the driver starts again");
+        assert_eq!(page_faults(), faults_before, "cycle {cycle}: winedevice.exe took an unhandled page fault");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("client thread");
+    }
+    assert_eq!(stuck.load(Ordering::Relaxed), 0, "receives never completed");
+    let dev = wait_open();
+    assert!(dev.stats().subscriber.balanced(), "the driver serves after the cycles");
 }

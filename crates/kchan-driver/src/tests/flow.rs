@@ -7,9 +7,9 @@ use crate::Config;
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::*;
 
-const RW: Option<u32> = Some(FILE_READ_DATA | FILE_WRITE_DATA);
+pub(super) const RW: Option<u32> = Some(FILE_READ_DATA | FILE_WRITE_DATA);
 
-fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
+pub(super) fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
     let mut buf = vec![0u8; MAX_INJECT_BYTES];
     let mut b = InjectBuilder::new(&mut buf).unwrap();
     for (kind, payload) in records {
@@ -20,7 +20,7 @@ fn inject_message(records: &[(u16, &[u8])]) -> Vec<u8> {
     buf
 }
 
-fn stats(io: &FakeIo, h: &crate::fake::FakeHandle) -> StatsReply {
+pub(super) fn stats(io: &FakeIo, h: &crate::fake::FakeHandle) -> StatsReply {
     let sent = io.ioctl(h, IOCTL_STATS, &[], core::mem::size_of::<StatsReply>());
     assert_eq!(sent.status, STATUS_SUCCESS);
     StatsReply::parse(&sent.irp.completion().unwrap().output).unwrap()
@@ -98,6 +98,19 @@ fn coalesced_receives_complete_on_the_timer() {
     io.clock.0.store(10_000, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(io.device.on_timer(), crate::TimerSleep::UntilWoken);
     assert_eq!(recv.irp.completion().unwrap().status, STATUS_SUCCESS);
+    io.close(&h);
+    io.unload();
+}
+
+#[test]
+fn a_receive_cancelled_before_it_is_dispatched_completes_cancelled_at_once() {
+    let io = FakeIo::new(Config::default());
+    let (h, _) = io.open(RW);
+    let irp = FakeIo::build(&h, IOCTL_RECV, &[], 64 * 1024);
+    let cell = irp.cell();
+    io.cancel(&cell); // IoCancelIrp before the driver set a cancel routine: only `Cancel`
+    assert_eq!(io.send(irp), STATUS_CANCELLED);
+    assert_eq!((cell.completions(), cell.marked_pending()), (1, false));
     io.close(&h);
     io.unload();
 }
