@@ -87,13 +87,16 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     assert!(service.start(), "service restarted");
     let dev = wait_open();
     let st = dev.stats();
-    assert_eq!(st.channel.subscribers, 1, "a fresh channel with our subscriber only");
+    assert_eq!(st.channel.subscribers, 0, "a fresh channel: an open handle is no subscriber yet");
     assert_eq!(st.channel.gen_running, 0, "the generator does not survive a restart");
     assert_eq!(st.channel.published, 0);
-    // The table and our subscriber's ring and queue.
-    assert_eq!(st.channel.pool_allocations, 3, "fresh allocator counters: {:?}", st.channel);
+    // The subscriber table only: opening allocated nothing.
+    assert_eq!(st.channel.pool_allocations, 1, "fresh allocator counters: {:?}", st.channel);
     let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV after restart");
     assert!(r.pending(), "RECV pends again after restart");
+    let st = dev.stats().channel;
+    // The first receive attached our subscriber: its ring and queue.
+    assert_eq!((st.subscribers, st.pool_allocations), (1, 3), "{st:?}");
     dev.cancel(&mut r).expect("CancelIoEx");
     assert!(r.wait_event(5_000));
 }
