@@ -12,7 +12,9 @@
 use kchan::{Item, SubscribeOptions};
 use kchan_e2e::service::Service;
 use kchan_e2e::{serial, under_wine, wait_until, RECV_BYTES};
-use kchan_proto::{StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION};
+use kchan_proto::{
+    GenConfig, StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION, STATUS_NOT_SUPPORTED,
+};
 use std::time::{Duration, Instant};
 
 const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
@@ -96,6 +98,14 @@ fn the_three_drivers_run_side_by_side_each_under_its_own_name() {
         let device = kchan::Device::open_path(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
         assert_eq!(device.version().protocol_version, PROTOCOL_VERSION, "{path} speaks the same protocol");
     }
+
+    // The same IOCTL surface: an embedding driver without a generator
+    // answers GEN_START with a precise status (and keeps serving).
+    let refused = kchan::Device::open_path(C_EXAMPLE.path).expect("open").start_generator(&GenConfig::default());
+    assert!(
+        matches!(refused, Err(kchan::Error::Request { ntstatus: STATUS_NOT_SUPPORTED, .. })),
+        "GEN_START on a driver without a generator: {refused:?}"
+    );
 
     // Each device is a channel of its own: an event injected into kchan.sys
     // reaches no subscriber of the C example, one injected there does.
