@@ -13,7 +13,9 @@
 //! - [`driver`]: install/start/stop/uninstall of the `kchan` service.
 //! - [`build`]: native and Windows builds, then [`pecheck`] on every `.sys`.
 //! - [`package`]: the signed zip for a Windows test machine.
-//! - [`test`]: the test layers and the one-line `N passed, M failed` total.
+//! - [`test`]: the test layers and the one-line `N passed, M failed` total;
+//!   [`tail_checks`]: `kchan tail` seen from Linux (a closed pipe, rsyslog).
+//! - [`tail_rate`]: the events/s `kchan tail --json` writes.
 //! - [`demo`]: the main job, live.
 
 mod bench;
@@ -23,6 +25,8 @@ mod driver;
 mod package;
 mod pecheck;
 mod setup;
+mod tail_checks;
+mod tail_rate;
 mod test;
 mod wine;
 
@@ -53,6 +57,8 @@ enum Command {
     Package,
     /// Benchmark the seed's consumer designs and kchan's side by side.
     Bench(bench::Args),
+    /// Measure the events/s `kchan tail --json` writes to a file and to NUL.
+    TailRate(tail_rate::Args),
     /// Manage the kchan driver service in the project's Wine prefix.
     Driver {
         #[command(subcommand)]
@@ -93,6 +99,7 @@ fn run(command: Command) -> Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Package => package::run_package(),
+        Command::TailRate(args) => tail_rate::run(args),
         Command::Driver { action } => driver::run(action),
         Command::CheckSys { path } => {
             let report = pecheck::check_driver_image(&path)?;

@@ -12,9 +12,21 @@ use std::process::Command;
 /// Windows programs. `osslsigncode`, `openssl` and `zip` make the signed
 /// package: Debian 12's own osslsigncode (2.5) signs kernel images as
 /// bookworm-backports' 2.9 does (same digest, correct PE checksum), so
-/// stable's is enough.
-const PACKAGES: &[&str] =
-    &["wine", "wine64", "gcc-mingw-w64-x86-64", "binutils-mingw-w64-x86-64", "osslsigncode", "openssl", "zip"];
+/// stable's is enough. `rsyslog` is the log shipper the e2e layer runs (its
+/// own `rsyslogd` on a private config) against `kchan tail --json` (where
+/// systemd runs, Debian's package also enables the system's rsyslog service;
+/// the tests never use it).
+const PACKAGES: &[&str] = &[
+    "wine",
+    "wine64",
+    "gcc-mingw-w64-x86-64",
+    "binutils-mingw-w64-x86-64",
+    "osslsigncode",
+    "openssl",
+    "zip",
+    "rsyslog",
+];
+
 
 /// The rustup target everything Windows is built for.
 const TARGET: &str = crate::WINDOWS_TARGET;

@@ -206,7 +206,9 @@ fn run_e2e(prefix: &Prefix) -> Tally {
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);
-    run_layer("e2e", cmd)
+    let mut tally = run_layer("e2e", cmd);
+    tally.add(crate::tail_checks::run(prefix));
+    tally
 }
 
 /// Runs a check that has no libtest summary (a linter): one pass or one failure.

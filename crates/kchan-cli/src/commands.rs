@@ -1,17 +1,26 @@
 //! `kchan stats`, `kchan inject`, `kchan gen`.
 
+use crate::names::{DeviceName, DEFAULT_DEVICE};
 use crate::{GenArgs, InjectArgs};
-use kchan::{Device, GenConfig};
+use kchan::{Device, Error, GenConfig};
 use serde_json::json;
 use std::time::Duration;
 
-fn open() -> Result<Device, String> {
-    Device::open().map_err(|e| e.to_string())
+/// Opens the kchan device `name`; the errors that name a device name this one.
+pub fn open(name: &DeviceName) -> Result<Device, String> {
+    Device::open_path(&name.path()).map_err(|e| match e {
+        Error::DriverNotLoaded if name.name() == DEFAULT_DEVICE => e.to_string(),
+        Error::DriverNotLoaded => {
+            format!("no device {name}: its driver is not running; install and start it with `kchan driver install --sys FILE.sys`")
+        }
+        Error::AccessDenied => format!("access to {name} denied; run as an administrator"),
+        e => e.to_string(),
+    })
 }
 
 /// Prints the channel's counters (and this handle's, which has just opened).
-pub fn stats(as_json: bool) -> Result<(), String> {
-    let device = open()?;
+pub fn stats(name: &DeviceName, as_json: bool) -> Result<(), String> {
+    let device = open(name)?;
     let s = device.stats().map_err(|e| e.to_string())?;
     let c = s.channel;
     let v = device.version();
@@ -34,7 +43,7 @@ pub fn stats(as_json: bool) -> Result<(), String> {
         });
         println!("{value}");
     } else {
-        println!("kchan driver, protocol {}", v.protocol_version);
+        println!("kchan driver at {}, protocol {}", name, v.protocol_version);
         println!("published      {:>12}   (rejected {})", c.published, c.rejected);
         println!("fan-out        {:>12}   (records stored for subscribers)", c.fanout);
         println!("dropped        {:>12}", c.dropped);
@@ -49,7 +58,7 @@ pub fn stats(as_json: bool) -> Result<(), String> {
 }
 
 /// Publishes `--count` copies of the payload.
-pub fn inject(args: InjectArgs) -> Result<(), String> {
+pub fn inject(device: &DeviceName, args: InjectArgs) -> Result<(), String> {
     let payload = match (&args.data, &args.file) {
         (Some(d), _) => d.0.clone(),
         (None, Some(f)) => std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?,
@@ -59,7 +68,7 @@ pub fn inject(args: InjectArgs) -> Result<(), String> {
     if payload.len() > max {
         return Err(format!("payload is {} bytes; the most one event carries is {max}", payload.len()));
     }
-    let device = open()?;
+    let device = open(device)?;
     let mut left = args.count as usize;
     // As many copies per request as fit in one inject message.
     let per_request = (kchan::proto::MAX_INJECT_BYTES / (kchan::proto::record_size(payload.len()) + 8)).max(1);
@@ -73,8 +82,8 @@ pub fn inject(args: InjectArgs) -> Result<(), String> {
 }
 
 /// Starts (optionally for a while) or stops the generator.
-pub fn gen(args: GenArgs) -> Result<(), String> {
-    let device = open()?;
+pub fn gen(device: &DeviceName, args: GenArgs) -> Result<(), String> {
+    let device = open(device)?;
     if args.stop {
         device.stop_generator().map_err(|e| e.to_string())?;
         println!("generator stopped");

@@ -1,4 +1,5 @@
-//! Parsing of `--kinds` lists and `--data` values (portable, unit-tested).
+//! Parsing of `--kinds` lists, `--data`, `--seconds` and `--ring-bytes`
+//! values (portable, unit-tested).
 
 /// Parses a kind list such as `0,3,8-11` (or `all`) into a filter mask over
 /// kinds `0..=63`.
@@ -55,6 +56,31 @@ pub fn parse_data(s: &str) -> Result<Payload, String> {
         .map(Payload)
 }
 
+/// Parses a duration in seconds: a positive number such as `5` or `0.5`.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a duration; give seconds as a positive number, e.g. 5 or 0.5")),
+    }
+}
+
+/// Parses a ring size: bytes, or with a `K` or `M` suffix (KiB, MiB); a
+/// multiple of 8 (the record alignment), at most 1 GiB. The driver may ask
+/// for more (it refuses rings smaller than its largest record).
+pub fn parse_ring_bytes(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1u64 << 20),
+        _ => (t, 1),
+    };
+    let max = u64::from(kchan::proto::MAX_RING_BYTES);
+    match digits.parse::<u64>().map(|n| n.saturating_mul(unit)) {
+        Ok(n) if n > 0 && n <= max && n % 8 == 0 => Ok(n as u32),
+        _ => Err(format!("`{s}` is not a ring size; give bytes, a multiple of 8 up to 1G, e.g. 65536, 64K or 4M")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +107,24 @@ mod tests {
         assert_eq!(parse_data("hex:00ff10").unwrap().0, [0, 255, 16]);
         assert!(parse_data("hex:0").is_err());
         assert!(parse_data("hex:zz").is_err());
+    }
+
+    #[test]
+    fn seconds_are_positive_numbers() {
+        assert_eq!(parse_seconds("2").unwrap(), 2.0);
+        assert_eq!(parse_seconds("0.25").unwrap(), 0.25);
+        for bad in ["0", "-1", "soon", "inf", "NaN", ""] {
+            assert!(parse_seconds(bad).unwrap_err().contains("positive number"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ring_sizes_in_bytes_kib_or_mib() {
+        assert_eq!(parse_ring_bytes("65536").unwrap(), 65536);
+        assert_eq!(parse_ring_bytes("64K").unwrap(), 65536);
+        assert_eq!(parse_ring_bytes("4m").unwrap(), 4 << 20);
+        for bad in ["0", "1001", "2G", "4096M", "x", "K", ""] {
+            assert!(parse_ring_bytes(bad).unwrap_err().contains("not a ring size"), "{bad}");
+        }
     }
 }

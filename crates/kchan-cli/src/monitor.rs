@@ -1,39 +1,23 @@
 //! `kchan monitor`: subscribe and show the stream live.
 
+use crate::names::DeviceName;
 use crate::view::{Drops, View};
-use crate::MonitorArgs;
+use crate::{ctrl_c, MonitorArgs};
 use kchan::clock::latency_us;
 use kchan::proto::Record;
-use kchan::{Device, GenConfig, SubscribeOptions, Wakeup};
+use kchan::{Device, GenConfig, SubscribeOptions};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
-
-static STOP: AtomicBool = AtomicBool::new(false);
-static WAKEUP: OnceLock<Wakeup> = OnceLock::new();
-
-/// Ctrl-C / Ctrl-Break: ask the monitor loop to finish and wake it.
-unsafe extern "system" fn on_ctrl(_kind: u32) -> i32 {
-    STOP.store(true, Ordering::SeqCst);
-    if let Some(w) = WAKEUP.get() {
-        w.wake();
-    }
-    1
-}
 
 /// Runs the monitor until `--seconds` pass or Ctrl-C.
-pub fn run(args: MonitorArgs) -> Result<(), String> {
-    let device = Device::open().map_err(|e| e.to_string())?;
+pub fn run(args: MonitorArgs, device: &DeviceName) -> Result<(), String> {
+    let device = crate::commands::open(device)?;
     let mut options = SubscribeOptions::new().in_flight(args.in_flight);
     if let Some(mask) = args.kinds {
         options = options.kinds(mask);
     }
     let mut sub = device.subscribe(options).map_err(|e| e.to_string())?;
-    let _ = WAKEUP.set(sub.wakeup());
-    // SAFETY: `on_ctrl` is a valid handler for the life of the process.
-    unsafe { SetConsoleCtrlHandler(Some(on_ctrl), 1) };
+    ctrl_c::install(sub.wakeup());
 
     if let Some(rate) = args.gen_rate {
         let config = GenConfig { rate, payload_bytes: args.gen_size, ..GenConfig::default() };
@@ -57,7 +41,7 @@ fn watch(sub: &mut kchan::Subscription, device: &Device, args: &MonitorArgs) -> 
     if !args.json {
         println!("kchan monitor: {} receives in flight; Ctrl-C to stop", args.in_flight);
     }
-    while !STOP.load(Ordering::SeqCst) && end.is_none_or(|e| Instant::now() < e) {
+    while !ctrl_c::stopped() && end.is_none_or(|e| Instant::now() < e) {
         let wake_at = end.map_or(next_refresh, |e| e.min(next_refresh));
         let timeout = wake_at.saturating_duration_since(Instant::now());
         if let Some(batch) = sub.next_batch_timeout(timeout).map_err(|e| e.to_string())? {

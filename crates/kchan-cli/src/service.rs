@@ -1,6 +1,10 @@
-//! `kchan driver ...`: the kchan service through the Service Control Manager.
+//! `kchan driver ...`: a kchan driver's service through the Service Control
+//! Manager. The service is `kchan` for kchan.sys unless `--service` names
+//! another (any driver built on kchan has its own).
 
-use crate::DriverAction;
+use crate::names::{DeviceName, DEFAULT_SERVICE};
+use crate::{DriverAction, InstallArgs};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
     GetLastError, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_DOES_NOT_EXIST, ERROR_SERVICE_EXISTS,
@@ -12,8 +16,6 @@ use windows_sys::Win32::System::Services::{
     SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, SERVICE_KERNEL_DRIVER, SERVICE_RUNNING, SERVICE_STATUS,
     SERVICE_STOPPED,
 };
-
-const SERVICE: &str = "kchan";
 
 /// A service-manager handle, closed on drop.
 struct Handle(SC_HANDLE);
@@ -47,141 +49,183 @@ fn manager() -> Result<Handle, String> {
     Ok(Handle(scm))
 }
 
-fn open_service(scm: &Handle) -> Result<Option<Handle>, String> {
-    let name = wide(SERVICE);
+/// An open service, closed on drop, with its name for messages.
+struct Service {
+    handle: Handle,
+    name: String,
+}
+
+fn open_service(scm: &Handle, name: &str) -> Result<Option<Service>, String> {
+    let wname = wide(name);
     // SAFETY: valid manager handle and NUL-terminated name.
-    let svc = unsafe { OpenServiceW(scm.0, name.as_ptr(), SERVICE_ALL_ACCESS) };
+    let svc = unsafe { OpenServiceW(scm.0, wname.as_ptr(), SERVICE_ALL_ACCESS) };
     if svc.is_null() {
         if last_error() == ERROR_SERVICE_DOES_NOT_EXIST {
             return Ok(None);
         }
-        return Err(os_error("cannot open the kchan service"));
+        return Err(os_error(&format!("cannot open the {name} service")));
     }
-    Ok(Some(Handle(svc)))
+    Ok(Some(Service { handle: Handle(svc), name: name.to_string() }))
 }
 
-fn require_service(scm: &Handle) -> Result<Handle, String> {
-    open_service(scm)?.ok_or_else(|| "the kchan service is not installed; run `kchan driver install`".to_string())
+fn require_service(scm: &Handle, name: &str) -> Result<Service, String> {
+    let install = if name == DEFAULT_SERVICE { String::new() } else { format!(" --sys FILE.sys --service {name}") };
+    open_service(scm, name)?
+        .ok_or_else(|| format!("the {name} service is not installed; run `kchan driver install{install}`"))
 }
 
-fn state(svc: &Handle) -> Result<u32, String> {
+fn state(svc: &Service) -> Result<u32, String> {
     // SAFETY: SERVICE_STATUS is plain data.
     let mut status: SERVICE_STATUS = unsafe { std::mem::zeroed() };
     // SAFETY: valid service handle and output location.
-    if unsafe { QueryServiceStatus(svc.0, &mut status) } == 0 {
-        return Err(os_error("cannot query the kchan service"));
+    if unsafe { QueryServiceStatus(svc.handle.0, &mut status) } == 0 {
+        return Err(os_error(&format!("cannot query the {} service", svc.name)));
     }
     Ok(status.dwCurrentState)
 }
 
-/// Where kchan.sys is: next to this program, else in system32\drivers.
-fn image_path() -> Result<String, String> {
+/// The image to install: `--sys` made absolute (the service manager needs a
+/// full path), else kchan.sys next to this program, else in system32\drivers.
+fn image_path(sys: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(sys) = sys {
+        let path = std::path::absolute(sys).map_err(|e| format!("{}: {e}", sys.display()))?;
+        if !path.is_file() {
+            return Err(format!("no driver image at {}", path.display()));
+        }
+        return Ok(path);
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let beside = exe.with_file_name("kchan.sys");
     if beside.exists() {
-        return Ok(beside.to_string_lossy().into_owned());
+        return Ok(beside);
     }
     let windir = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into());
-    let installed = format!(r"{windir}\system32\drivers\kchan.sys");
-    if std::path::Path::new(&installed).exists() {
+    let installed = PathBuf::from(format!(r"{windir}\system32\drivers\kchan.sys"));
+    if installed.exists() {
         return Ok(installed);
     }
-    Err(format!("kchan.sys is neither next to {} nor in {windir}\\system32\\drivers; copy it there", exe.display()))
+    Err(format!(
+        "kchan.sys is neither next to {} nor in {windir}\\system32\\drivers; copy it there or give --sys FILE.sys",
+        exe.display()
+    ))
 }
 
-fn start(svc: &Handle) -> Result<(), String> {
+/// The service name for an image: `--service`, else the file name without
+/// its extension.
+fn service_name(args: &InstallArgs, image: &Path) -> Result<String, String> {
+    if let Some(name) = &args.service {
+        return Ok(name.clone());
+    }
+    let stem = image.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    crate::names::parse_service(stem)
+        .map_err(|_| format!("cannot name a service after {}; give --service NAME", image.display()))
+}
+
+fn start(svc: &Service) -> Result<(), String> {
     // SAFETY: valid service handle; no arguments.
-    if unsafe { StartServiceW(svc.0, 0, std::ptr::null()) } == 0 && last_error() != ERROR_SERVICE_ALREADY_RUNNING {
-        return Err(os_error("cannot start the kchan service"));
+    if unsafe { StartServiceW(svc.handle.0, 0, std::ptr::null()) } == 0 && last_error() != ERROR_SERVICE_ALREADY_RUNNING
+    {
+        return Err(os_error(&format!("cannot start the {} service", svc.name)));
     }
     Ok(())
 }
 
-fn stop(svc: &Handle) -> Result<(), String> {
+fn stop(svc: &Service) -> Result<(), String> {
     // SAFETY: SERVICE_STATUS is plain data.
     let mut status: SERVICE_STATUS = unsafe { std::mem::zeroed() };
     // SAFETY: valid service handle and output location.
-    if unsafe { ControlService(svc.0, SERVICE_CONTROL_STOP, &mut status) } == 0 {
+    if unsafe { ControlService(svc.handle.0, SERVICE_CONTROL_STOP, &mut status) } == 0 {
         if last_error() == ERROR_SERVICE_NOT_ACTIVE {
             return Ok(());
         }
-        return Err(os_error("cannot stop the kchan service"));
+        return Err(os_error(&format!("cannot stop the {} service", svc.name)));
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while state(svc)? != SERVICE_STOPPED {
         if Instant::now() > deadline {
-            return Err("the kchan service did not stop within 10 s".into());
+            return Err(format!("the {} service did not stop within 10 s", svc.name));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
 }
 
-/// Runs one `kchan driver` action.
-pub fn run(action: DriverAction) -> Result<(), String> {
+/// Creates a demand-start kernel-driver service for `image`.
+fn create(scm: &Handle, name: &str, image: &Path) -> Result<Service, String> {
+    let path = image.to_string_lossy();
+    let (wname, display, bin) = (wide(name), wide(&format!("kchan driver {name}")), wide(&path));
+    // SAFETY: valid manager handle; every string is NUL-terminated and
+    // outlives the call; the optional pointers are null.
+    let svc = unsafe {
+        CreateServiceW(
+            scm.0,
+            wname.as_ptr(),
+            display.as_ptr(),
+            SERVICE_ALL_ACCESS,
+            SERVICE_KERNEL_DRIVER,
+            SERVICE_DEMAND_START,
+            SERVICE_ERROR_NORMAL,
+            bin.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if svc.is_null() {
+        if last_error() == ERROR_SERVICE_EXISTS {
+            return require_service(scm, name);
+        }
+        return Err(os_error(&format!("cannot create the {name} service")));
+    }
+    println!("service {name} created for {path}");
+    Ok(Service { handle: Handle(svc), name: name.to_string() })
+}
+
+/// Runs one `kchan driver` action; `status` also opens `device`.
+pub fn run(action: DriverAction, device: &DeviceName) -> Result<(), String> {
     let scm = manager()?;
     match action {
-        DriverAction::Install => {
-            let svc = match open_service(&scm)? {
-                Some(svc) => svc,
-                None => {
-                    let path = image_path()?;
-                    let (name, display, bin) = (wide(SERVICE), wide("kchan event channel"), wide(&path));
-                    // SAFETY: valid manager handle; every string is NUL-terminated
-                    // and outlives the call; the optional pointers are null.
-                    let svc = unsafe {
-                        CreateServiceW(
-                            scm.0,
-                            name.as_ptr(),
-                            display.as_ptr(),
-                            SERVICE_ALL_ACCESS,
-                            SERVICE_KERNEL_DRIVER,
-                            SERVICE_DEMAND_START,
-                            SERVICE_ERROR_NORMAL,
-                            bin.as_ptr(),
-                            std::ptr::null(),
-                            std::ptr::null_mut(),
-                            std::ptr::null(),
-                            std::ptr::null(),
-                            std::ptr::null(),
-                        )
-                    };
-                    if svc.is_null() && last_error() != ERROR_SERVICE_EXISTS {
-                        return Err(os_error("cannot create the kchan service"));
-                    }
-                    println!("service kchan created for {path}");
-                    Handle(svc)
+        DriverAction::Install(args) => {
+            let image = image_path(args.sys.as_deref())?;
+            let name = service_name(&args, &image)?;
+            let svc = match open_service(&scm, &name)? {
+                Some(svc) => {
+                    println!("service {name} exists; starting it");
+                    svc
                 }
+                None => create(&scm, &name, &image)?,
             };
             start(&svc)?;
-            println!("kchan driver running");
+            println!("{name} driver running");
         }
-        DriverAction::Start => {
-            start(&require_service(&scm)?)?;
-            println!("kchan driver running");
+        DriverAction::Start(args) => {
+            start(&require_service(&scm, &args.service)?)?;
+            println!("{} driver running", args.service);
         }
-        DriverAction::Stop => {
-            stop(&require_service(&scm)?)?;
-            println!("kchan driver stopped");
+        DriverAction::Stop(args) => {
+            stop(&require_service(&scm, &args.service)?)?;
+            println!("{} driver stopped", args.service);
         }
-        DriverAction::Uninstall => {
-            let Some(svc) = open_service(&scm)? else {
-                println!("kchan service not installed");
+        DriverAction::Uninstall(args) => {
+            let Some(svc) = open_service(&scm, &args.service)? else {
+                println!("{} service not installed", args.service);
                 return Ok(());
             };
             stop(&svc)?;
             // SAFETY: valid service handle.
-            if unsafe { DeleteService(svc.0) } == 0 {
-                return Err(os_error("cannot delete the kchan service"));
+            if unsafe { DeleteService(svc.handle.0) } == 0 {
+                return Err(os_error(&format!("cannot delete the {} service", svc.name)));
             }
-            println!("kchan service deleted");
+            println!("{} service deleted", svc.name);
         }
-        DriverAction::Status => {
-            let svc = require_service(&scm)?;
+        DriverAction::Status(args) => {
+            let svc = require_service(&scm, &args.service)?;
             let running = state(&svc)? == SERVICE_RUNNING;
-            println!("service: {}", if running { "running" } else { "stopped" });
-            match kchan::Device::open() {
-                Ok(dev) => println!("device: \\\\.\\kchan opens, protocol {}", dev.version().protocol_version),
+            println!("service {}: {}", svc.name, if running { "running" } else { "stopped" });
+            match crate::commands::open(device) {
+                Ok(dev) => println!("device: {device} opens, protocol {}", dev.version().protocol_version),
                 Err(e) => return Err(format!("device: {e}")),
             }
         }

@@ -26,6 +26,15 @@ fn ok(args: &[&str]) -> String {
     stdout
 }
 
+/// Runs `kchan ARGS`, which must fail with one stderr line containing `hint`.
+fn fails_with_one_line(args: &[&str], hint: &str) {
+    let out = kchan(args);
+    assert!(!out.status.success(), "{args:?} must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(hint), "{args:?}: {stderr}");
+}
+
 #[test]
 fn stats_json_has_the_channel_counters() {
     let v: Value = serde_json::from_str(ok(&["stats", "--json"]).trim()).expect("one JSON object");
@@ -100,11 +109,7 @@ fn bad_arguments_get_one_line_naming_the_fix() {
         (&["inject", "--kind", "1"][..], "--data"),
         (&["gen", "--rate", "fast"][..], "invalid value"),
     ] {
-        let out = kchan(args);
-        assert!(!out.status.success(), "{args:?} must fail");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+        fails_with_one_line(args, hint);
     }
 }
 
@@ -120,12 +125,60 @@ fn driver_stop_status_start_through_the_service_manager() {
     }
     let _restart = Restart;
     let status = ok(&["driver", "status"]);
-    assert!(status.contains("service: running") && status.contains("opens"), "{status}");
+    assert!(status.contains("service kchan: running") && status.contains("opens"), "{status}");
     assert!(ok(&["driver", "stop"]).contains("stopped"));
     let out = kchan(&["driver", "status"]);
     assert!(!out.status.success(), "no device while stopped");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("kchan driver install"), "a missing driver gets the command that installs it: {stderr}");
     assert!(ok(&["driver", "start"]).contains("running"));
-    assert!(ok(&["driver", "status"]).contains("service: running"));
+    assert!(ok(&["driver", "status"]).contains("service kchan: running"));
+}
+
+#[test]
+fn device_is_reached_by_name_with_or_without_its_prefix() {
+    for device in ["kchan", r"\\.\kchan"] {
+        let v: Value = serde_json::from_str(ok(&["stats", "--json", "--device", device]).trim()).unwrap();
+        assert!(v["protocol_version"].as_u64().unwrap() > 0, "{device}: {v}");
+    }
+    assert!(ok(&["--device", "kchan", "stats"]).contains(r"kchan driver at \\.\kchan"));
+    for (args, hint) in [
+        (&["stats", "--device", "nosuch"][..], r"no device \\.\nosuch"),
+        (&["tail", "--device", "nosuch"][..], r"no device \\.\nosuch"),
+        (&["monitor", "--device", "a/b"][..], "not a device name"),
+        (&["driver", "status", "--service", "nosuch"][..], "nosuch service is not installed"),
+        (&["driver", "install", "--sys", r"C:\no\such.sys"][..], "no driver image"),
+    ] {
+        fails_with_one_line(args, hint);
+    }
+}
+
+/// Installs a copy of kchan.sys under a service of another name (kchan's
+/// own service stopped, since both create `\\.\kchan`), reaches it, and
+/// puts everything back; the guard restores kchan even if an assertion fails.
+#[test]
+fn driver_install_takes_an_image_and_a_service_name() {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = kchan(&["driver", "uninstall", "--service", "kchan-copy"]);
+            let _ = kchan(&["driver", "start"]);
+        }
+    }
+    let _restore = Restore;
+    let copy = std::env::temp_dir().join("kchan-copy.sys");
+    std::fs::copy(kchan_exe().with_file_name("kchan.sys"), &copy).unwrap();
+    let copy = copy.to_string_lossy();
+    assert!(ok(&["driver", "stop"]).contains("kchan driver stopped"));
+    // No --service: the service is named after the image.
+    let out = ok(&["driver", "install", "--sys", &copy]);
+    assert!(out.contains("service kchan-copy created for") && out.contains("kchan-copy driver running"), "{out}");
+    let status = ok(&["driver", "status", "--service", "kchan-copy", "--device", "kchan"]);
+    assert!(status.contains("service kchan-copy: running") && status.contains(r"\\.\kchan opens"), "{status}");
+    assert!(ok(&["driver", "status", "--service", "kchan"]).contains("service kchan: stopped"));
+    assert!(ok(&["driver", "stop", "--service", "kchan-copy"]).contains("kchan-copy driver stopped"));
+    assert!(ok(&["driver", "start", "--service", "kchan-copy"]).contains("kchan-copy driver running"));
+    assert!(ok(&["driver", "uninstall", "--service", "kchan-copy"]).contains("kchan-copy service deleted"));
+    assert!(ok(&["driver", "start"]).contains("kchan driver running"));
+    assert!(ok(&["driver", "status"]).contains("service kchan: running"));
 }
