@@ -27,7 +27,6 @@ const PACKAGES: &[&str] = &[
     "rsyslog",
 ];
 
-
 /// The rustup target everything Windows is built for.
 const TARGET: &str = crate::WINDOWS_TARGET;
 

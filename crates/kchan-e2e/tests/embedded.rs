@@ -6,7 +6,8 @@
 //! three; every image passed the build's image checks (native subsystem,
 //! imports from `ntoskrnl.exe` and `hal.dll` only) before it was loaded.
 //!
-//! The client side is the kchan client library, opened by device path.
+//! The client side is the kchan client library, opened by device path, and
+//! the `kchan` command with `--device`.
 #![cfg(windows)]
 
 use kchan::{Item, SubscribeOptions};
@@ -15,6 +16,8 @@ use kchan_e2e::{serial, under_wine, wait_until, RECV_BYTES};
 use kchan_proto::{
     GenConfig, StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION, STATUS_NOT_SUPPORTED,
 };
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
@@ -201,4 +204,59 @@ fn unloading_the_c_driver_with_a_client_attached_leaves_its_report_at_zero() {
 fn unloading_the_rust_driver_with_a_client_attached_leaves_its_report_at_zero() {
     let _g = serial();
     unload_with_a_client_attached(&RUST_EXAMPLE);
+}
+
+/// `kchan.exe ARGS` (built next to this test's `deps/` directory): its
+/// standard output, which must come with exit code 0.
+fn kchan_command(args: &[&str]) -> String {
+    let exe = std::env::current_exe().expect("test path");
+    let kchan: PathBuf = exe.parent().and_then(|deps| deps.parent()).expect("release dir").join("kchan.exe");
+    let out = Command::new(&kchan).args(args).output().expect("kchan.exe runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "kchan {args:?} failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[test]
+fn the_kchan_command_reads_each_example_by_name() {
+    let _g = serial();
+    for example in [&C_EXAMPLE, &RUST_EXAMPLE] {
+        let kind = example.kind.to_string();
+        let device = example.service;
+        // monitor: two seconds of the source's events (100/s), nothing lost.
+        let out = kchan_command(&["monitor", "--device", device, "--kinds", &kind, "--json", "--seconds", "2"]);
+        let summary: serde_json::Value =
+            serde_json::from_str(out.lines().last().expect("a summary line")).expect("JSON summary");
+        assert_eq!(summary["summary"], true, "{device}: {out}");
+        let events = summary["events"].as_u64().expect("events");
+        assert!((50..=400).contains(&events), "{device}: about 200 events in 2 s at 100/s: {summary}");
+        assert_eq!((summary["gaps"].as_u64(), summary["lost"].as_u64()), (Some(0), Some(0)), "{device}: {summary}");
+
+        // tail: the next 20 events, one JSON line each, contiguous.
+        let out = kchan_command(&[
+            "tail",
+            "--device",
+            device,
+            "--kinds",
+            &kind,
+            "--json",
+            "--count",
+            "20",
+            "--seconds",
+            "10",
+        ]);
+        let lines: Vec<serde_json::Value> =
+            out.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        assert_eq!(lines.len(), 20, "{device}: {out}");
+        let first = lines[0]["seq"].as_u64().expect("seq");
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(line["seq"].as_u64(), Some(first + i as u64), "{device}: contiguous: {line}");
+            assert_eq!(line["kind"].as_u64(), Some(u64::from(example.kind)), "{device}: {line}");
+        }
+
+        // stats: the counters of the example's own channel.
+        let stats: serde_json::Value =
+            serde_json::from_str(kchan_command(&["stats", "--device", device, "--json"]).trim()).expect("JSON stats");
+        assert!(stats["published"].as_u64().unwrap_or(0) > 0, "{device}: {stats}");
+    }
 }
