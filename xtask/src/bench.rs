@@ -9,8 +9,9 @@
 //! run` flat out (rate 0, repeated and the median taken in a full run) and
 //! one at 10k events/s; kchan-k8 again at half its highest rate with the
 //! default ring (the zero-drop target); and `kchan-bench control`. Each run
-//! prints one JSON line; [`report`] assembles them into the document of
-//! `../shared/DESIGN.md`, prints the table and, for a full run, rewrites
+//! prints one JSON line; [`report`] assembles them into one JSON document
+//! (an `engine` object, a `modes` array, `control` and `floor` objects),
+//! prints the table and, for a full run, rewrites
 //! `docs/benchmarks.{json,md,svg}` ([`chart`] draws the SVG).
 //!
 //! `--check FILE` only validates a JSON file against the contract (CI);
@@ -31,7 +32,7 @@ pub struct Args {
     /// Short runs (under a minute in all); CI runs this. Docs are not updated.
     #[arg(long)]
     quick: bool,
-    /// Also write the results as JSON (the DESIGN.md contract) to this file.
+    /// Also write the results as JSON (the document `--check` validates) to this file.
     #[arg(long)]
     json: Option<PathBuf>,
     /// Only check that FILE is well-formed JSON with the contract's keys.

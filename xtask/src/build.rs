@@ -5,7 +5,7 @@
 //! [`DRIVER_IMAGES`]: Rust ones are cdylib crates, C ones are linked here
 //! with mingw against the `kchan-c` static library. Each gets its PE
 //! checksum and is checked by [`crate::pecheck`]; a failing check fails the
-//! build.
+//! build. Cargo's own progress is shown: a first build takes minutes.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -83,8 +83,8 @@ pub const KCHAN_PACKAGE: &str = "kchan-sys";
 
 /// `kchan.sys`, the driver of the `kchan` command and the benchmark.
 pub const KCHAN: DriverImage = DriverImage {
-    file: "kchan.sys",
-    service: crate::driver::SERVICE,
+    file: kchan_proto::DRIVER_FILE,
+    service: kchan_proto::SERVICE_NAME,
     source: Source::Rust { package: KCHAN_PACKAGE, dll: "kchan_sys.dll" },
 };
 
@@ -110,8 +110,9 @@ const KCHAN_C_LIB: &str = "libkchan_c.a";
 /// Builds everything: native default members, every driver image
 /// (checked), and the Windows programs.
 pub fn all() -> Result<PathBuf> {
+    eprintln!("xtask: building the native crates, kchan.sys and the Windows programs (the first build takes minutes)");
     let mut native = cargo();
-    native.args(["build", "--quiet"]);
+    native.args(["build"]);
     run(native, "native build")?;
     driver_images(DRIVER_IMAGES)?;
     windows_programs()?;
@@ -129,7 +130,7 @@ pub fn driver_image() -> Result<PathBuf> {
 /// ([`finish_image`]).
 pub fn driver_images(images: &[DriverImage]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET]);
     let mut any_c = false;
     for image in images {
         match image.source {
@@ -201,20 +202,10 @@ fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
 /// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--quiet",
-        "--release",
-        "--target",
-        crate::WINDOWS_TARGET,
-        "-p",
-        "kchan-cli",
-        "-p",
-        "kchan-bench",
-    ]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
     run(cmd, "Windows programs build")?;
     // The client library's examples: the e2e tests run them.
     let mut cmd = cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
+    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
     run(cmd, "client examples build")
 }

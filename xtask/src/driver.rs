@@ -15,8 +15,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::time::{Duration, Instant};
 
-/// Service name, device and file name are fixed by the design.
-pub const SERVICE: &str = "kchan";
+/// Service name, device and file name are fixed by the design (`kchan-proto`).
+pub const SERVICE: &str = kchan_proto::SERVICE_NAME;
 
 /// What `cargo xtask driver` can do.
 #[derive(Subcommand, Clone, Copy)]
@@ -142,8 +142,9 @@ pub fn start_service(prefix: &Prefix, service: &str) -> Result<()> {
         Some("RUNNING") => return Ok(()),
         Some(_) => {}
     }
-    // A new Wine session may be starting the `auto` service at this very
-    // moment, so a failing `sc start` is judged by the state that follows.
+    // Wine's `sc` prints no error codes, and `sc start` of a service that
+    // another program is starting at this moment fails: the state that
+    // follows decides.
     let out = prefix.wine_output(&["sc", "start", service])?;
     wait_for(prefix, service, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
 }
@@ -173,7 +174,7 @@ pub fn uninstall(prefix: &Prefix) -> Result<()> {
             bail!("sc delete {SERVICE} failed: {}", text(&out));
         }
     }
-    let _ = std::fs::remove_file(prefix.system32().join("drivers/kchan.sys"));
+    let _ = std::fs::remove_file(prefix.system32().join("drivers").join(kchan_proto::DRIVER_FILE));
     Ok(())
 }
 

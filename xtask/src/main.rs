@@ -70,7 +70,8 @@ enum Command {
         /// The `.sys` file to check.
         path: PathBuf,
     },
-    /// Run a Windows program in the project's Wine prefix (e.g. `cargo xtask wine sc query kchan`).
+    /// Run a Windows program in the project's Wine prefix (e.g. `cargo xtask wine sc query kchan`);
+    /// if the kchan service runs afterwards, the prefix's wineserver stays up with it.
     Wine {
         /// The program and its arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -111,7 +112,17 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Wine { args } => {
             let prefix = wine::Prefix::ensure()?;
+            // A loaded driver lives as long as the prefix's wineserver: keep
+            // the server up while the program runs, and afterwards only if
+            // the kchan service runs or is starting (e.g. after `kchan.exe
+            // driver install`), as `cargo xtask driver install` does.
+            prefix.keep_server()?;
             let status = prefix.command("wine").args(&args).status()?;
+            if driver::state(&prefix)?.is_some_and(|state| state != "STOPPED") {
+                eprintln!("xtask: the kchan driver runs; the prefix's wineserver stays up with it (`cargo xtask wine-stop` ends both)");
+            } else {
+                prefix.kill_server()?;
+            }
             std::process::exit(status.code().unwrap_or(1));
         }
         Command::WineStop => wine::Prefix::project().kill_server(),

@@ -22,8 +22,10 @@ use std::process::Command;
 /// The end-to-end test programs: the integration tests of these packages
 /// (what the `e2e` test layer runs under Wine).
 const E2E_PACKAGES: &[&str] = &["kchan-e2e", "kchan", "kchan-cli"];
-/// Programs copied as they are built.
-const PROGRAMS: &[&str] = &["kchan.exe", "kchan-bench.exe"];
+/// Programs copied as they are built. `hold-receives.exe` is a helper the
+/// e2e tests start (built with them); they look for it, like `kchan.exe`,
+/// one directory above their own.
+const PROGRAMS: &[&str] = &["kchan.exe", "kchan-bench.exe", "hold-receives.exe"];
 /// Files of `windows/` shipped at the top of the package.
 const WINDOWS_FILES: &[&str] = &["run-tests.ps1", "README-windows.txt"];
 /// The certificate's subject; also shown by Windows for the signer.

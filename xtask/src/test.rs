@@ -1,19 +1,30 @@
 //! `cargo xtask test`: every test layer, one total.
 //!
-//! Layers, in order: native tests of the portable crates and xtask; clippy
-//! with warnings denied on both targets (each run counts as one check); the
-//! loom model checks of the engine and of the driver's core; the portable crates' tests built for Windows
-//! and run under Wine; the driver end-to-end tests with `kchan.sys` loaded
-//! into the project's prefix. Each layer's libtest summaries are added up and
-//! the run ends with one line, `N passed, M failed[, K skipped]`. A layer
-//! that fails without a summary (a build error, a crashed test binary) counts
-//! as one failure, so nothing can pass by not running.
+//! Layers, in order: native tests of the portable crates and xtask; the lint
+//! checks (rustfmt, clippy with warnings denied on both targets); the loom
+//! model checks of the engine and of the driver's core; the portable crates'
+//! tests built for Windows and run under Wine; the driver end-to-end tests
+//! with `kchan.sys` loaded into the project's prefix.
+//!
+//! The run ends with the checks on a line of their own, then one line
+//! `N passed, M failed[, K skipped]` that counts tests only. Nothing can
+//! pass by not running: a layer that fails without a summary (a build
+//! error, a crash) counts one failure; so does a layer that reports fewer
+//! tests than its floor (e.g. a loom layer compiled to nothing), and a test
+//! program that runs past its time limit (killed, and named with the last
+//! test it started).
+
+mod runner;
+mod tally;
 
 use crate::build::cargo;
 use crate::wine::Prefix;
 use anyhow::Result;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use runner::run_tests;
+use std::process::Command;
+use std::time::Duration;
+use tally::Checks;
+pub use tally::Tally;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -41,50 +52,41 @@ pub enum Layer {
     Lint,
 }
 
-/// Sums of libtest results.
-#[derive(Default, Debug, PartialEq, Eq, Clone, Copy)]
-pub struct Tally {
-    /// Tests that passed.
-    pub passed: u64,
-    /// Tests that failed (plus one per layer that failed without a summary).
-    pub failed: u64,
-    /// Tests marked `#[ignore]`, reported as skipped, never as passed.
-    pub skipped: u64,
-}
-
-impl Tally {
-    fn add(&mut self, other: Tally) {
-        self.passed += other.passed;
-        self.failed += other.failed;
-        self.skipped += other.skipped;
+impl Layer {
+    /// The fewest tests the layer reports when all of it runs: fewer means
+    /// some of it stopped running (a test binary compiled to nothing, a
+    /// crate left out). About nine tenths of the count when last set (loom:
+    /// all of it); raise it as tests are added.
+    fn floor(self) -> u64 {
+        match self {
+            Layer::Native => 85,
+            Layer::Loom => 3,
+            Layer::Windows => 65,
+            Layer::E2e => 27,
+            Layer::Lint => 0,
+        }
     }
 
-    /// Reads one libtest summary line, e.g.
-    /// `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; ...`.
-    pub fn parse_summary(line: &str) -> Option<Tally> {
-        let rest = line.trim().strip_prefix("test result: ")?;
-        let (_, counts) = rest.split_once(". ")?;
-        if !counts.contains(" passed") {
-            return None;
+    /// The longest one test program of the layer may run.
+    fn limit(self) -> Duration {
+        match self {
+            Layer::Loom => Duration::from_secs(1200),
+            _ => Duration::from_secs(300),
         }
-        let mut tally = Tally::default();
-        for part in counts.split(';') {
-            let mut words = part.split_whitespace();
-            let (Some(n), Some(what)) = (words.next().and_then(|n| n.parse::<u64>().ok()), words.next()) else {
-                continue; // "finished in 0.01s" and the like
-            };
-            match what {
-                "passed" => tally.passed = n,
-                "failed" => tally.failed = n,
-                "ignored" => tally.skipped = n,
-                _ => {}
-            }
+    }
+
+    /// `tally`, plus one failure if it is below the layer's floor.
+    fn floored(self, name: &str, mut tally: Tally) -> Tally {
+        if tally.ran() < self.floor() {
+            eprintln!("xtask: layer `{name}` ran {} tests, fewer than its floor of {}", tally.ran(), self.floor());
+            tally.add(Tally::ONE_FAILURE);
         }
-        Some(tally)
+        tally
     }
 }
 
-/// Runs the selected layers and prints the total; fails if anything failed.
+/// Runs the selected layers and prints the checks, then the test total;
+/// fails if anything failed.
 pub fn run(args: Args) -> Result<()> {
     let selected = |layer| args.only.is_empty() || args.only.contains(&layer);
     crate::setup::run()?;
@@ -92,27 +94,17 @@ pub fn run(args: Args) -> Result<()> {
     crate::build::all()?;
 
     let mut total = Tally::default();
+    let mut checks = Checks::default();
     if selected(Layer::Native) {
         let mut cmd = cargo();
         cmd.args(["test", "--no-fail-fast"]);
-        total.add(run_layer("native", cmd));
+        total.add(Layer::Native.floored("native", run_tests("native", cmd, Layer::Native.limit())));
     }
     if selected(Layer::Lint) {
-        let mut cmd = cargo();
-        cmd.args(["fmt", "--all", "--check"]);
-        total.add(run_check("rustfmt", cmd));
-        for target in [None, Some(crate::WINDOWS_TARGET)] {
-            let mut cmd = cargo();
-            cmd.args(["clippy", "--quiet", "--workspace", "--all-targets"]);
-            if let Some(t) = target {
-                cmd.args(["--target", t]);
-            }
-            cmd.args(["--", "-D", "warnings"]);
-            total.add(run_check(&format!("clippy {}", target.unwrap_or("host")), cmd));
-        }
+        checks = run_lint();
     }
     if selected(Layer::Loom) {
-        total.add(run_layer("loom", loom_command()));
+        total.add(Layer::Loom.floored("loom", run_tests("loom", loom_command(), Layer::Loom.limit())));
     }
     // One Wine session for the Windows layers, started with none of our
     // pipes, and stopped (with every Wine process of the prefix) at the end.
@@ -120,7 +112,7 @@ pub fn run(args: Args) -> Result<()> {
         Ok(server) => Some(server),
         Err(err) => {
             eprintln!("xtask: starting the Wine session failed: {err:#}");
-            total.failed += 1;
+            total.add(Tally::ONE_FAILURE);
             None
         }
     };
@@ -129,28 +121,52 @@ pub fn run(args: Args) -> Result<()> {
         // unit tests of the client library and the command.
         let mut cmd = windows_test_command(&prefix);
         cmd.args(["-p", "kchan-proto", "-p", "kchan-engine"]);
-        total.add(run_layer("windows", cmd));
+        let mut windows = run_tests("windows", cmd, Layer::Windows.limit());
         let mut cmd = windows_test_command(&prefix);
         cmd.args(["-p", "kchan", "-p", "kchan-cli", "--lib", "--bins"]);
-        total.add(run_layer("windows", cmd));
+        windows.add(run_tests("windows", cmd, Layer::Windows.limit()));
+        total.add(Layer::Windows.floored("windows", windows));
     }
     if selected(Layer::E2e) {
-        total.add(run_e2e(&prefix));
+        total.add(Layer::E2e.floored("e2e", run_e2e(&prefix)));
     }
-    drop(server); // no Wine process outlives the run; then the total, last
-    println!("{} passed, {} failed{}", total.passed, total.failed, skipped_suffix(total.skipped));
-    if total.failed > 0 {
+    drop(server); // no Wine process outlives the run; then the totals, last
+    if selected(Layer::Lint) {
+        println!("{}", checks.line());
+    }
+    println!("{}", total.line());
+    if total.failed > 0 || checks.failed > 0 {
         std::process::exit(1);
     }
     Ok(())
 }
 
-fn skipped_suffix(skipped: u64) -> String {
-    if skipped > 0 {
-        format!(", {skipped} skipped")
-    } else {
-        String::new()
+/// rustfmt's check and clippy on both targets: checks, not tests.
+fn run_lint() -> Checks {
+    let mut checks = Checks::default();
+    let mut run = |name: &str, mut cmd: Command| {
+        eprintln!("xtask: check `{name}`");
+        let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
+        eprintln!("xtask: check `{name}`: {}", if ok { "passed" } else { "FAILED" });
+        if ok {
+            checks.passed += 1;
+        } else {
+            checks.failed += 1;
+        }
+    };
+    let mut cmd = cargo();
+    cmd.args(["fmt", "--all", "--check"]);
+    run("rustfmt", cmd);
+    for target in [None, Some(crate::WINDOWS_TARGET)] {
+        let mut cmd = cargo();
+        cmd.args(["clippy", "--quiet", "--workspace", "--all-targets"]);
+        if let Some(t) = target {
+            cmd.args(["--target", t]);
+        }
+        cmd.args(["--", "-D", "warnings"]);
+        run(&format!("clippy {}", target.unwrap_or("host")), cmd);
     }
+    checks
 }
 
 /// The loom tests: the engine's, and the driver core's (its real dispatch,
@@ -197,7 +213,7 @@ fn run_e2e(prefix: &Prefix) -> Tally {
     })();
     if let Err(err) = loaded {
         eprintln!("xtask: e2e: loading the drivers failed: {err:#}");
-        return Tally { failed: 1, ..Tally::default() };
+        return Tally::ONE_FAILURE;
     }
     let mut cmd = windows_test_command(prefix);
     // Where winedevice.exe's stderr goes, as a Windows path (Z: is /).
@@ -206,62 +222,7 @@ fn run_e2e(prefix: &Prefix) -> Tally {
     // The integration tests of every crate that talks to the driver. One
     // driver, one set of channel-wide counters: tests run one at a time.
     cmd.args(["-p", "kchan-e2e", "-p", "kchan", "-p", "kchan-cli", "--test", "*", "--", "--test-threads=1"]);
-    let mut tally = run_layer("e2e", cmd);
+    let mut tally = run_tests("e2e", cmd, Layer::E2e.limit());
     tally.add(crate::tail_checks::run(prefix));
     tally
-}
-
-/// Runs a check that has no libtest summary (a linter): one pass or one failure.
-fn run_check(name: &str, mut cmd: Command) -> Tally {
-    eprintln!("xtask: check `{name}`");
-    let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
-    eprintln!("xtask: check `{name}`: {}", if ok { "passed" } else { "FAILED" });
-    Tally { passed: u64::from(ok), failed: u64::from(!ok), skipped: 0 }
-}
-
-/// Runs one layer, echoing its output, and adds up its libtest summaries.
-fn run_layer(name: &str, mut cmd: Command) -> Tally {
-    eprintln!("xtask: test layer `{name}`");
-    let mut child = match cmd.stdout(Stdio::piped()).spawn() {
-        Ok(child) => child,
-        Err(err) => {
-            eprintln!("xtask: layer `{name}` did not start: {err}");
-            return Tally { failed: 1, ..Tally::default() };
-        }
-    };
-    let mut tally = Tally::default();
-    let stdout = child.stdout.take().expect("piped stdout");
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        println!("{line}");
-        if let Some(summary) = Tally::parse_summary(&line) {
-            tally.add(summary);
-        }
-    }
-    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
-    if !ok && tally.failed == 0 {
-        eprintln!("xtask: layer `{name}` failed before reporting a failed test (build error or crash)");
-        tally.failed = 1;
-    }
-    eprintln!(
-        "xtask: layer `{name}`: {} passed, {} failed{}",
-        tally.passed,
-        tally.failed,
-        skipped_suffix(tally.skipped)
-    );
-    tally
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_libtest_summaries() {
-        let ok = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s";
-        assert_eq!(Tally::parse_summary(ok), Some(Tally { passed: 12, failed: 0, skipped: 1 }));
-        let bad = "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.2s";
-        assert_eq!(Tally::parse_summary(bad), Some(Tally { passed: 3, failed: 2, skipped: 0 }));
-        assert_eq!(Tally::parse_summary("running 3 tests"), None);
-        assert_eq!(Tally::parse_summary("test result: garbage"), None);
-    }
 }

@@ -59,15 +59,6 @@ impl Prefix {
         cmd
     }
 
-    /// `wine <program> <args>`, waited for; fails on a non-zero exit.
-    pub fn wine(&self, args: &[&str]) -> Result<()> {
-        let status = self.command("wine").args(args).status().with_context(|| format!("running wine {args:?}"))?;
-        if !status.success() {
-            bail!("`wine {}` exited with {status}", args.join(" "));
-        }
-        Ok(())
-    }
-
     /// `wine <program> <args>`, with its output captured.
     ///
     /// Output goes through files, not pipes: the first Wine program of a
@@ -158,10 +149,10 @@ impl Prefix {
         Ok(guard)
     }
 
-    /// Makes this prefix's wineserver persistent, starting one if none runs,
-    /// and leaves it running.
+    /// Starts a persistent wineserver for this prefix if none runs, and
+    /// leaves it running. (A server already running is left as it is: `-p`
+    /// then exits with code 2 and does not make that one persistent.)
     pub fn keep_server(&self) -> Result<()> {
-        // Exit code 2 means a server already runs; `-p` still applies to it.
         self.daemon_command("-p").status().context("starting wineserver -p")?;
         self.start_session()
     }
@@ -178,7 +169,15 @@ impl Prefix {
     fn create(&self) -> Result<()> {
         eprintln!("xtask: creating the Wine prefix {} (once; takes a few seconds)", self.dir.display());
         std::fs::create_dir_all(&self.dir)?;
-        self.wine(&["wineboot", "-i"])?;
+        let out = self.wine_output(&["wineboot", "-i"])?;
+        for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+            if !is_harmless_wineboot_line(line) {
+                eprintln!("{line}");
+            }
+        }
+        if !out.status.success() {
+            bail!("`wine wineboot -i` exited with {}", out.status);
+        }
         self.command("wineserver").arg("-w").status()?;
         std::fs::write(self.dir.join(READY_STAMP), b"")?;
         Ok(())
@@ -229,10 +228,35 @@ impl Drop for ServerGuard<'_> {
     }
 }
 
+/// Lines `wineboot -i` prints that say nothing is wrong: the prefix was
+/// created, and Wine's 32-bit half (`syswow64`), which Debian's `wine64`
+/// alone does not bring and kchan does not need, could not run its
+/// `rundll32.exe`.
+fn is_harmless_wineboot_line(line: &str) -> bool {
+    let line = line.trim();
+    (line.starts_with("wine: failed to open") && line.contains("rundll32.exe"))
+        || line.starts_with("wine: created the configuration directory")
+        || (line.starts_with("wine: configuration in") && line.ends_with("has been updated."))
+}
+
 /// True when `output` is missing or older than any of `inputs`.
 pub fn is_stale(output: &Path, inputs: &[&Path]) -> bool {
     let Ok(out_time) = std::fs::metadata(output).and_then(|m| m.modified()) else {
         return true;
     };
     inputs.iter().any(|i| std::fs::metadata(i).and_then(|m| m.modified()).map(|t| t > out_time).unwrap_or(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wineboots_known_harmless_lines_are_told_apart() {
+        assert!(is_harmless_wineboot_line(r#"wine: failed to open L"C:\\windows\\syswow64\\rundll32.exe": c0000135"#));
+        assert!(is_harmless_wineboot_line("wine: created the configuration directory '/tmp/p'"));
+        assert!(is_harmless_wineboot_line(r#"wine: configuration in L"/tmp/p" has been updated."#));
+        assert!(!is_harmless_wineboot_line(r#"wine: failed to open L"C:\\windows\\system32\\kchan.exe": c0000135"#));
+        assert!(!is_harmless_wineboot_line("err:module:import_dll Library bcryptprimitives.dll not found"));
+    }
 }

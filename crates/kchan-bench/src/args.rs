@@ -59,8 +59,8 @@ impl Mode {
         matches!(self, Mode::SeedSync | Mode::SeedOverlapped)
     }
 
-    /// Receives kept in flight.
-    pub fn in_flight(self) -> u32 {
+    /// Receives kept in flight (the subscriber's limit K).
+    pub fn max_in_flight(self) -> u32 {
         match self {
             Mode::KchanK8 => 8,
             _ => 1,
@@ -129,18 +129,19 @@ pub struct RunArgs {
     /// Generator events per wake-up (default: 1 up to 10k/s, then rate/10k; 256 flat out).
     #[arg(long)]
     pub burst: Option<u32>,
-    /// Receives in flight of the kchan modes, instead of the mode's 1 or 8 (experiments).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub in_flight: Option<u32>,
+    /// Receives in flight of the kchan modes, instead of the mode's 1 or 8
+    /// (experiments; the driver says how many it allows).
+    #[arg(long = "in-flight", value_name = "K", value_parser = clap::value_parser!(u32).range(1..=i64::from(kchan_proto::MAX_IN_FLIGHT)))]
+    pub max_in_flight: Option<u32>,
 }
 
 impl RunArgs {
     /// Receives kept in flight: the mode's, unless `--in-flight` says otherwise.
-    pub fn receives_in_flight(&self) -> u32 {
+    pub fn max_in_flight(&self) -> u32 {
         if self.mode.is_seed() {
             1
         } else {
-            self.in_flight.unwrap_or(self.mode.in_flight())
+            self.max_in_flight.unwrap_or(self.mode.max_in_flight())
         }
     }
 }
@@ -218,7 +219,7 @@ mod tests {
             // clap's value names are the contract's names.
             assert_eq!(m.to_possible_value().unwrap().get_name(), m.name());
         }
-        assert_eq!(Mode::KchanK8.in_flight(), 8);
+        assert_eq!(Mode::KchanK8.max_in_flight(), 8);
     }
 
     #[test]

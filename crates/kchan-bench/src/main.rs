@@ -2,8 +2,8 @@
 //! measurement per invocation, each printing one JSON line on stdout.
 //!
 //! `cargo xtask bench` runs it for every mode, payload and source against one
-//! loaded driver and assembles the lines into the report (see
-//! `../shared/DESIGN.md` for the JSON contract). By hand, under Wine:
+//! loaded driver and assembles the lines into the report (`cargo xtask bench
+//! --check FILE` validates its JSON). By hand, under Wine:
 //!
 //! ```text
 //! kchan-bench run --mode kchan-k8 --source gen --rate 0 --size 32 --seconds 3

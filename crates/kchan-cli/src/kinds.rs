@@ -1,8 +1,10 @@
 //! Parsing of `--kinds` lists, `--data`, `--seconds` and `--ring-bytes`
 //! values (portable, unit-tested).
 
+use kchan::proto::MAX_KIND;
+
 /// Parses a kind list such as `0,3,8-11` (or `all`) into a filter mask over
-/// kinds `0..=63`.
+/// kinds `0..=MAX_KIND`.
 pub fn parse_kinds(list: &str) -> Result<u64, String> {
     if list.trim() == "all" {
         return Ok(u64::MAX);
@@ -26,11 +28,11 @@ pub fn parse_kinds(list: &str) -> Result<u64, String> {
     Ok(mask)
 }
 
-/// Parses one kind, `0..=63`.
+/// Parses one kind, `0..=MAX_KIND`.
 pub fn parse_kind(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u16>() {
-        Ok(k) if k <= 63 => Ok(k),
-        _ => Err(format!("`{s}` is not a kind; kinds are numbers 0 to 63")),
+        Ok(k) if k <= MAX_KIND => Ok(k),
+        _ => Err(format!("`{s}` is not a kind; kinds are numbers 0 to {MAX_KIND}")),
     }
 }
 

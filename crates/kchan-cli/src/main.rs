@@ -91,9 +91,11 @@ pub struct MonitorArgs {
     /// Payload bytes of generated events.
     #[arg(long, default_value_t = 32)]
     gen_size: u32,
-    /// Receives kept in flight.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    in_flight: u32,
+    /// Receives kept in flight (the subscriber's limit K; the driver says
+    /// how many it allows).
+    #[arg(long = "in-flight", value_name = "K", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(kchan::proto::MAX_IN_FLIGHT)))]
+    max_in_flight: u32,
     /// Refreshes per second.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
     refresh: u32,
@@ -127,7 +129,7 @@ pub struct TailArgs {
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("payload").required(true).args(["data", "file"])))]
 pub struct InjectArgs {
-    /// Kind of the events, 0 to 63.
+    /// Kind of the events, 0 to 63 (`kchan::proto::MAX_KIND`).
     #[arg(long, value_parser = kinds::parse_kind)]
     kind: u16,
     /// Payload: text, or `hex:0a0b...` for bytes.
@@ -330,6 +332,9 @@ mod tests {
         assert!(parse(&["inject", "--kind", "1"]).unwrap_err().contains("--data"));
         assert!(parse(&["inject", "--kind", "1", "--data", "hex:0"]).unwrap_err().contains("even number"));
         assert!(parse(&["monitor", "--in-flight", "0"]).is_err());
+        let max = kchan::proto::MAX_IN_FLIGHT;
+        assert!(parse(&["monitor", "--in-flight", &max.to_string()]).is_ok(), "the protocol's bound");
+        assert!(parse(&["monitor", "--in-flight", &(max + 1).to_string()]).is_err());
         assert!(parse(&["driver", "explode"]).is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// Runs the monitor until `--seconds` pass or Ctrl-C.
 pub fn run(args: MonitorArgs, device: &DeviceName) -> Result<(), String> {
     let device = crate::commands::open(device)?;
-    let mut options = SubscribeOptions::new().in_flight(args.in_flight);
+    let mut options = SubscribeOptions::new().max_in_flight(args.max_in_flight);
     if let Some(mask) = args.kinds {
         options = options.kinds(mask);
     }
@@ -39,7 +39,7 @@ fn watch(sub: &mut kchan::Subscription, device: &Device, args: &MonitorArgs) -> 
     let mut next_refresh = start + refresh;
     let out = std::io::stdout();
     if !args.json {
-        println!("kchan monitor: {} receives in flight; Ctrl-C to stop", args.in_flight);
+        println!("kchan monitor: {} receives in flight; Ctrl-C to stop", args.max_in_flight);
     }
     while !ctrl_c::stopped() && end.is_none_or(|e| Instant::now() < e) {
         let wake_at = end.map_or(next_refresh, |e| e.min(next_refresh));

@@ -113,6 +113,16 @@ fn bad_arguments_get_one_line_naming_the_fix() {
     }
 }
 
+#[test]
+fn more_receives_in_flight_than_the_driver_allows_get_one_line_naming_its_limit() {
+    let limit = Device::open().unwrap().version().max_in_flight;
+    let out = kchan(&["monitor", "--in-flight", &(limit + 36).to_string(), "--seconds", "1"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("receives in flight") && stderr.contains(&format!("1 to {limit}")), "{stderr}");
+}
+
 /// Stops and starts the driver through the Service Control Manager; the
 /// guard restarts it even if an assertion fails, for the tests after this.
 #[test]

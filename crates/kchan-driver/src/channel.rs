@@ -70,8 +70,9 @@ impl<K: Kernel> LockedChannel<K> {
         let (value, wake_timer) = self.state.with(|state| {
             let chan = state.as_mut()?;
             let value = f(chan, &mut sink);
+            // O(1): the engine's bound, never later than the next deadline.
             // Relaxed: the target is only accessed under the lock.
-            let nearer = chan.next_deadline().is_some_and(|d| d < self.timer_target.load(Ordering::Relaxed));
+            let nearer = chan.deadline_bound().is_some_and(|d| d < self.timer_target.load(Ordering::Relaxed));
             Some((value, nearer))
         })?;
         if wake_timer {
@@ -89,7 +90,8 @@ impl<K: Kernel> LockedChannel<K> {
         self.with(|chan, sink| {
             let now = chan.clock().now();
             chan.on_timer(now, sink);
-            let next = chan.next_deadline();
+            // Exact after `on_timer`.
+            let next = chan.deadline_bound();
             // Relaxed: under the lock (see `timer_target`).
             self.timer_target.store(next.unwrap_or(NONE), Ordering::Relaxed);
             (now, next)

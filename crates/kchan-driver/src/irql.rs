@@ -1,10 +1,10 @@
 //! IRQL preconditions, checked in debug builds (the spirit of
 //! windows-drivers-rs's `paged_code!`): a function that must run at
 //! PASSIVE_LEVEL, or at most DISPATCH_LEVEL, says so with one of these at
-//! its entry, and a caller that breaks the rule stops there. The IRQL is
-//! read with the kernel's exported `KeGetCurrentIrql` (through
-//! [`Kernel::current_irql`]), never with an inline read of CR8, which only
-//! real kernel mode allows.
+//! its entry, and a caller that breaks the rule stops there. The IRQL comes
+//! from [`Kernel::current_irql`]: CR8 in the WDM binding (see
+//! `kchan_km::irql`: x64 exports no `KeGetCurrentIrql`), a per-thread
+//! level the fake spin lock raises in the host tests.
 
 use crate::kernel::{Irql, Kernel};
 

@@ -66,7 +66,8 @@ pub trait Kernel: Sized + 'static {
     /// The records' timestamp clock.
     type Clock: Clock + Send + Sync;
 
-    /// The current IRQL (`KeGetCurrentIrql`), for the debug-build checks of
+    /// The current IRQL (what `KeGetCurrentIrql` reports), for the
+    /// debug-build checks of
     /// [`crate::irql`].
     fn current_irql() -> Irql;
 

@@ -115,7 +115,7 @@ impl<K: Kernel> Sink<Recv<K>> for CompletionSink<K> {
     fn complete(&mut self, req: Recv<K>, outcome: Outcome) {
         let (status, information) = match outcome {
             Outcome::Delivered { bytes, .. } => (STATUS_SUCCESS, bytes),
-            Outcome::Closed | Outcome::Cancelled => (STATUS_CANCELLED, 0),
+            Outcome::Closed => (STATUS_CANCELLED, 0),
         };
         // The engine hands over only what it claimed: anything else would
         // complete an IRP its cancel routine owns.

@@ -1,4 +1,4 @@
-//! Cancellation (scenario 3 of issue 4): `CancelIoEx` of one pending
+//! Cancellation: `CancelIoEx` of one pending
 //! receive completes it with `ERROR_OPERATION_ABORTED` and the driver's
 //! pending count drops by exactly one; `CancelIo` cancels every receive the
 //! thread posted on the handle.
@@ -20,26 +20,26 @@ fn cancel_io_ex_aborts_one_receive_and_the_pending_count_drops_by_one() {
     let dev = Device::must_open();
     dev.subscribe(&only_kind(10)).expect("subscribe");
     let mut ops: Vec<_> = (0..3).map(|_| dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post")).collect();
-    assert!(ops.iter().all(|o| o.pending()));
+    assert!(ops.iter().all(|o| o.pended()));
     let before = dev.stats().subscriber;
     assert_eq!(before.pending_receives, 3);
 
     dev.cancel(&mut ops[1]).expect("CancelIoEx");
-    let err = ops[1].wait(&dev).expect_err("a cancelled RECV fails");
+    let err = ops[1].wait().expect_err("a cancelled RECV fails");
     assert!(aborted(&err), "{err}");
     // Cancellation is asynchronous under Wine: the completion was observed,
     // so the driver's count is already down.
     let after = dev.stats().subscriber;
     assert_eq!(after.pending_receives, 2, "exactly one receive left the driver");
     assert_eq!(after.cancels, before.cancels + 1);
-    assert!(ops[0].still_pending() && ops[2].still_pending(), "the others still pend");
+    assert!(ops[0].is_pending() && ops[2].is_pending(), "the others still pend");
 
     // The others still work: one event completes the oldest.
     dev.inject(&[(10, b"after cancel")]);
-    let n = ops[0].wait(&dev).expect("oldest receive gets the event");
+    let n = ops[0].wait().expect("oldest receive gets the event");
     assert!(n > 0);
     dev.cancel(&mut ops[2]).expect("CancelIoEx");
-    assert!(aborted(&ops[2].wait(&dev).expect_err("cancelled")));
+    assert!(aborted(&ops[2].wait().expect_err("cancelled")));
     let end = dev.stats().subscriber;
     assert_eq!(end.pending_receives, 0);
     assert_eq!(end.delivered, before.delivered + 1);
@@ -56,7 +56,7 @@ fn cancel_io_aborts_every_receive_of_the_thread() {
     // SAFETY: the handle is open; CancelIo cancels this thread's requests on it.
     assert_ne!(unsafe { CancelIo(dev.raw()) }, 0, "CancelIo");
     for op in &mut ops {
-        let err = op.wait(&dev).expect_err("every receive is cancelled");
+        let err = op.wait().expect_err("every receive is cancelled");
         assert!(aborted(&err), "{err}");
     }
     assert!(wait_until(Duration::from_secs(5), || dev.stats().subscriber.pending_receives == 0));
@@ -66,5 +66,5 @@ fn cancel_io_aborts_every_receive_of_the_thread() {
     // The handle still serves receives.
     let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post after CancelIo");
     dev.inject(&[(11, b"still here")]);
-    r.wait(&dev).expect("receive after CancelIo completes");
+    r.wait().expect("receive after CancelIo completes");
 }

@@ -14,13 +14,12 @@ use kchan::{Item, SubscribeOptions};
 use kchan_e2e::service::Service;
 use kchan_e2e::{serial, under_wine, wait_until, RECV_BYTES};
 use kchan_proto::{
-    GenConfig, StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION, STATUS_NOT_SUPPORTED,
+    GenConfig, StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION, STATUS_CANCELLED,
+    STATUS_NOT_SUPPORTED, STATUS_SUCCESS,
 };
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
 
 /// One driver under test: its service, device and the events it publishes.
 struct Example {
@@ -41,7 +40,8 @@ const RUST_EXAMPLE: Example = Example { service: "kchan_example_rust", path: r"\
 fn read_events(example: &Example, n: usize) -> (Vec<kchan::Event>, StatsReply) {
     let device = kchan::Device::open_path(example.path)
         .unwrap_or_else(|e| panic!("open {} (is {} loaded?): {e}", example.path, example.service));
-    let mut sub = device.subscribe(SubscribeOptions::new().kinds(1 << example.kind).in_flight(2)).expect("subscribe");
+    let mut sub =
+        device.subscribe(SubscribeOptions::new().kinds(1 << example.kind).max_in_flight(2)).expect("subscribe");
     let mut events = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while events.len() < n && Instant::now() < deadline {
@@ -171,9 +171,13 @@ fn unload_with_a_client_attached(example: &Example) {
         drop(handle.take());
     }
     for op in &mut receives {
-        assert!(op.wait_event(5_000), "{}: every pending receive completes", example.service);
-        let st = op.ntstatus();
-        assert!(st == 0 || st == STATUS_CANCELLED, "{}: completed with events or cancelled: {st:#x}", example.service);
+        assert!(op.wait_timeout(Duration::from_secs(5)), "{}: every pending receive completes", example.service);
+        let st = op.status();
+        assert!(
+            st == STATUS_SUCCESS || st == STATUS_CANCELLED,
+            "{}: completed with events or cancelled: {st:#x}",
+            example.service
+        );
     }
     if !wine {
         service.wait_stopped();

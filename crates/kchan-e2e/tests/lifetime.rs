@@ -11,7 +11,7 @@ use kchan_proto::{
     IOCTL_SUBSCRIBE, IOCTL_SUBSCRIBE_WRITE_ACCESS, RING_BUDGET_VALUE,
 };
 use std::time::Duration;
-use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_NO_SYSTEM_RESOURCES, GENERIC_READ};
+use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, GENERIC_READ};
 
 /// Receives until `n` records came; returns their sequence numbers
 /// (events) and fails on a gap.
@@ -19,8 +19,8 @@ fn receive_seqs(dev: &Device, n: usize) -> Vec<u64> {
     let mut seqs = Vec::new();
     while seqs.len() < n {
         let mut op = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV");
-        let len = op.wait(dev).expect("RECV");
-        for rec in parse_batch(&op.output[..len]).expect("batch") {
+        let len = op.wait().expect("RECV");
+        for rec in parse_batch(&op.output()[..len]).expect("batch") {
             match rec {
                 Record::Event { seq, .. } => seqs.push(seq),
                 Record::Gap { first_seq, count, reason, .. } => panic!("lost {count} from #{first_seq}: {reason:?}"),
@@ -67,12 +67,12 @@ fn opening_5000_handles_costs_no_ring_memory() {
     drop(handles);
     // A handle that receives gets its subscriber (and ring) then.
     let mut r = first.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV");
-    assert!(r.pending());
+    assert!(r.pended());
     let after = first.stats();
     assert_eq!(after.channel.subscribers, before.channel.subscribers + 1);
     assert_eq!(after.ring_budget_used, before.ring_budget_used + u64::from(SubscribeConfig::default().ring_bytes));
     first.cancel(&mut r).expect("CancelIoEx");
-    assert!(r.wait_event(5_000));
+    assert!(r.wait_timeout(Duration::from_millis(5_000)));
 }
 
 /// Sets `RingBudgetBytes` and restarts the driver so it reads it; the
@@ -126,7 +126,8 @@ fn the_ring_budget_refuses_a_subscribe_and_changes_nothing() {
     // A third 1 MiB ring does not fit: refused, and nothing changed.
     let c = Device::must_open();
     let err = c.subscribe(&ring(MIB)).expect_err("over the budget");
-    assert_eq!(err.raw_os_error(), Some(ERROR_NO_SYSTEM_RESOURCES as i32), "STATUS_INSUFFICIENT_RESOURCES: {err}");
+    let insufficient = |e: &kchan::Error| matches!(e, kchan::Error::Request { ntstatus, .. } if *ntstatus == kchan_proto::STATUS_INSUFFICIENT_RESOURCES);
+    assert!(insufficient(&err), "STATUS_INSUFFICIENT_RESOURCES: {err}");
     let after = probe.stats();
     assert_eq!(after.ring_budget_used, before.ring_budget_used);
     assert_eq!(after.channel.subscribers, before.channel.subscribers);
@@ -139,7 +140,7 @@ fn the_ring_budget_refuses_a_subscribe_and_changes_nothing() {
     // Growing a subscriber past the budget is refused too, keeping its ring.
     a.inject(&[(20, b"kept")]);
     let err = a.subscribe(&ring(2 * MIB)).expect_err("growing over the budget");
-    assert_eq!(err.raw_os_error(), Some(ERROR_NO_SYSTEM_RESOURCES as i32));
+    assert!(insufficient(&err), "STATUS_INSUFFICIENT_RESOURCES: {err}");
     let s = a.stats().subscriber;
     assert_eq!((s.ring_capacity, s.in_ring_records), (u64::from(MIB), 1), "unchanged: {s:?}");
 

@@ -1,79 +1,121 @@
-//! Cancel races completion: a receive is posted, a record injected and the
-//! receive cancelled at once, hundreds of times. Each receive must complete
-//! exactly once, either with records or `ERROR_OPERATION_ABORTED`, and no
-//! record may be lost or delivered twice: records a cancelled receive did not
-//! take are delivered, in order, to later receives. The driver's counters
-//! must agree: every posted receive was completed or cancelled.
+//! Cancel races delivery: the driver's generator thread publishes (and so
+//! completes pending receives) while another client thread cancels them.
+//! Each receive must complete exactly once, either with records or with
+//! `ERROR_OPERATION_ABORTED`, both outcomes must occur, and no record may be
+//! lost or delivered twice: records a cancelled receive did not take go to
+//! later receives, in order. The driver's counters must agree: every posted
+//! receive was completed or cancelled.
+//!
+//! Under Wine the cancel routine runs on the dispatch thread and the
+//! generator on a system thread of its own, so the two really race (as on
+//! Windows). The generator publishes an event every millisecond and the
+//! canceller waits 0 to 0.7 ms before each cancel, so that a receive that
+//! pends is sometimes cancelled first and sometimes completed first by the
+//! generator; both must happen.
 #![cfg(windows)]
 
-use kchan_e2e::{inject_message, only_kind, serial, Device, RECV_BYTES};
-use kchan_proto::{parse_batch, Record, IOCTL_INJECT, IOCTL_RECV};
-use std::collections::VecDeque;
+use kchan_e2e::{only_kind, serial, Device, RECV_BYTES};
+use kchan_proto::{parse_batch, GenConfig, Record, IOCTL_RECV};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::ERROR_OPERATION_ABORTED;
+use windows_sys::Win32::System::IO::CancelIoEx;
 
-fn payloads_of(buf: &[u8]) -> Vec<Vec<u8>> {
-    parse_batch(buf)
-        .expect("valid batch")
-        .map(|r| match r {
-            Record::Event { payload, .. } => payload.to_vec(),
-            other => panic!("expected event records, got {other:?}"),
-        })
-        .collect()
+const KIND: u16 = 5;
+
+/// Accounts for a batch's records: each must continue the sequence.
+/// Returns the records seen, or why the batch is wrong.
+fn take(buf: &[u8], next_seq: &mut u64) -> Result<u64, String> {
+    let mut n = 0;
+    for record in parse_batch(buf).map_err(|e| format!("invalid batch: {e:?}"))? {
+        let (first, count) = match record {
+            Record::Event { seq, .. } => (seq, 1),
+            Record::Gap { first_seq, count, .. } => (first_seq, count),
+        };
+        if first != *next_seq {
+            return Err(format!("record {first} where {} was due: lost or repeated", *next_seq));
+        }
+        *next_seq += count;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[test]
-fn cancel_racing_delivery_completes_each_receive_exactly_once() {
+fn cancel_racing_generator_delivery_completes_each_receive_exactly_once() {
     let _g = serial();
-    const ROUNDS: u32 = 300;
+    const ROUNDS: u32 = 400;
+    // Receives of this handle only: a cancel of all its requests
+    // (`CancelIoEx` with no OVERLAPPED) hits exactly the one receive out.
     let dev = Device::must_open();
-    dev.subscribe(&only_kind(5)).expect("subscribe");
-    let mut expected: VecDeque<Vec<u8>> = VecDeque::new();
-    let (mut delivered, mut aborted, mut posted) = (0, 0u64, 0u64);
-    let mut take = |buf: &[u8], expected: &mut VecDeque<Vec<u8>>, i: u32| {
-        for got in payloads_of(buf) {
-            assert_eq!(Some(got), expected.pop_front(), "iteration {i}: FIFO, exactly once");
-            delivered += 1;
-        }
-    };
-    for i in 0..ROUNDS {
-        let mut recv = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV");
-        posted += 1;
-        let payload = format!("race {i}").into_bytes();
-        let msg = inject_message(&[(5, &payload)]);
-        // Alternate the order: cancellation is asynchronous under Wine, so
-        // both orders race the completion. A cancel may fail with
-        // ERROR_NOT_FOUND when the receive already completed.
-        if i % 2 == 0 {
-            dev.call(IOCTL_INJECT, &msg, 0).expect("inject");
-            let _ = dev.cancel(&mut recv);
-        } else {
-            let _ = dev.cancel(&mut recv);
-            dev.call(IOCTL_INJECT, &msg, 0).expect("inject");
-        }
-        expected.push_back(payload);
-        match recv.wait(&dev) {
-            Ok(n) => take(&recv.output[..n], &mut expected, i),
-            Err(e) if e.raw_os_error() == Some(ERROR_OPERATION_ABORTED as i32) => aborted += 1,
-            Err(e) => panic!("iteration {i}: unexpected error {e}"),
-        }
-        while expected.len() > 8 {
-            let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post drain RECV");
+    dev.subscribe(&only_kind(KIND)).expect("subscribe");
+    let control = Device::must_open();
+    control.gen_start(&GenConfig { kind: KIND, rate: 1_000, burst: 1, payload_bytes: 8, ..GenConfig::default() });
+
+    let (mut next_seq, mut posted) = (0u64, 0u64);
+    // Receives that pended, then were completed by the generator or cancelled.
+    let (mut raced_delivered, mut aborted) = (0u64, 0u64);
+    let mut failure = None;
+    std::thread::scope(|s| {
+        let (go, cancel_now) = mpsc::channel::<u32>();
+        let (done, cancelled) = mpsc::channel::<()>();
+        let raw = dev.raw() as usize;
+        s.spawn(move || {
+            for round in cancel_now {
+                // A busy wait: sleeps are too coarse under Wine.
+                let at = Instant::now() + Duration::from_micros(u64::from(round % 8) * 100);
+                while Instant::now() < at {
+                    std::hint::spin_loop();
+                }
+                // SAFETY: the handle stays open for the whole scope; a null
+                // OVERLAPPED cancels every request of this handle, which is
+                // the one receive the main thread has out (or none, if it
+                // completed already: the call then fails harmlessly).
+                unsafe { CancelIoEx(raw as _, std::ptr::null()) };
+                if done.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        for round in 0..ROUNDS {
+            let mut recv = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV");
             posted += 1;
-            let n = r.wait(&dev).expect("drain RECV");
-            take(&r.output[..n], &mut expected, i);
+            go.send(round).expect("canceller alive");
+            let outcome = recv.wait();
+            // The cancel must have landed before the next receive is posted.
+            cancelled.recv().expect("canceller alive");
+            match outcome {
+                Ok(n) => match take(&recv.output()[..n], &mut next_seq) {
+                    Ok(_) => raced_delivered += u64::from(recv.pended()),
+                    Err(e) => failure = Some(format!("round {round}: {e}")),
+                },
+                Err(e) if e.raw_os_error() == Some(ERROR_OPERATION_ABORTED as i32) => aborted += 1,
+                Err(e) => failure = Some(format!("round {round}: unexpected error {e}")),
+            }
+            if failure.is_some() {
+                break;
+            }
         }
-    }
-    while !expected.is_empty() {
+    });
+    control.gen_stop();
+    assert_eq!(failure, None);
+    // Every record published to this subscriber is delivered, in order, to
+    // the receives that follow.
+    let published = dev.stats().subscriber.published;
+    while next_seq < published {
         let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post drain RECV");
         posted += 1;
-        let n = r.wait(&dev).expect("drain RECV");
-        take(&r.output[..n], &mut expected, ROUNDS);
+        let n = r.wait().expect("drain RECV");
+        take(&r.output()[..n], &mut next_seq).expect("drained records continue the sequence");
     }
-    assert_eq!(delivered, ROUNDS, "every injected record delivered exactly once");
+    assert_eq!(next_seq, published, "every record delivered exactly once");
+    assert!(
+        raced_delivered > 0 && aborted > 0,
+        "both outcomes occur: {raced_delivered} pending receives completed by the generator, {aborted} cancelled"
+    );
     let st = dev.stats().subscriber;
-    assert_eq!(st.delivered, u64::from(ROUNDS));
-    assert_eq!(st.pending_receives, 0);
+    assert_eq!((st.pending_receives, st.dropped()), (0, 0));
     assert_eq!(st.completions + st.cancels, posted, "each receive completed or cancelled, once: {st:?}");
     assert_eq!(st.cancels, aborted);
-    eprintln!("race: {aborted} receives cancelled, {delivered} records delivered");
+    eprintln!("race: {ROUNDS} rounds: of the receives that pended, {raced_delivered} completed by the generator, {aborted} cancelled");
 }

@@ -10,7 +10,7 @@
 //! injected event then completes the receive, and nothing is left pending.
 #![cfg(windows)]
 
-use kchan_e2e::{only_kind, serial, under_wine, wait_until, Device, RECV_BYTES};
+use kchan_e2e::{only_kind, serial, under_wine, wait_until, Device, SyncDevice, RECV_BYTES};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{parse_batch, Record, StatsReply, IOCTL_RECV, IOCTL_STATS, IOCTL_SUBSCRIBE};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,22 +21,21 @@ const KIND: u16 = 61;
 #[test]
 fn stats_on_a_sync_handle_waits_for_its_blocking_receive_on_windows_only() {
     let _g = serial();
-    let sync = Device::open_sync().expect(r"open \\.\kchan synchronously");
+    let sync = SyncDevice::open().expect(r"open \\.\kchan synchronously");
     let control = Device::must_open();
     control.subscribe(&only_kind(63)).expect("subscribe the control handle to a kind nobody publishes");
-    sync.sync_call(IOCTL_SUBSCRIBE, only_kind(KIND).as_bytes(), 0).expect("subscribe the sync handle");
+    sync.call(IOCTL_SUBSCRIBE, only_kind(KIND).as_bytes(), 0).expect("subscribe the sync handle");
     let pending_before = control.stats().channel.pending_receives;
 
     let stats_done = AtomicBool::new(false);
     let (stats_before_event, received) = std::thread::scope(|s| {
-        let receiver = s.spawn(|| sync.sync_call(IOCTL_RECV, &[], RECV_BYTES).expect("blocking RECV"));
+        let receiver = s.spawn(|| sync.call(IOCTL_RECV, &[], RECV_BYTES).expect("blocking RECV"));
         assert!(
             wait_until(Duration::from_secs(5), || control.stats().channel.pending_receives == pending_before + 1),
             "the blocking receive pends in the driver"
         );
         let stats = s.spawn(|| {
-            let out =
-                sync.sync_call(IOCTL_STATS, &[], std::mem::size_of::<StatsReply>()).expect("STATS on the sync handle");
+            let out = sync.call(IOCTL_STATS, &[], std::mem::size_of::<StatsReply>()).expect("STATS on the sync handle");
             stats_done.store(true, Ordering::Release);
             StatsReply::parse(&out).expect("valid stats").subscriber.pending_receives
         });

@@ -21,12 +21,13 @@
 
 use kchan_e2e::service::{delete_value, read_qword, Service};
 use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
-use kchan_proto::{GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE as LIVE_ALLOCS, LEAK_BYTES_VALUE as LIVE_BYTES};
+use kchan_proto::{
+    GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE as LIVE_ALLOCS, LEAK_BYTES_VALUE as LIVE_BYTES, STATUS_CANCELLED,
+    STATUS_SUCCESS,
+};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-const STATUS_CANCELLED: u32 = kchan_proto::STATUS_CANCELLED as u32;
 
 fn wait_open() -> Device {
     let mut dev = None;
@@ -70,9 +71,12 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
         drop(handles.take());
     }
     for op in ra.iter_mut().chain(std::iter::once(&mut rb)) {
-        assert!(op.wait_event(5_000), "unload (Wine) or CLEANUP (Windows) must complete every pending receive");
-        let st = op.ntstatus();
-        assert!(st == STATUS_CANCELLED || st == 0, "completed cancelled or with events: {st:#x}");
+        assert!(
+            op.wait_timeout(Duration::from_millis(5_000)),
+            "unload (Wine) or CLEANUP (Windows) must complete every pending receive"
+        );
+        let st = op.status();
+        assert!(st == STATUS_CANCELLED || st == STATUS_SUCCESS, "completed cancelled or with events: {st:#x}");
     }
     if !wine {
         service.wait_stopped();
@@ -93,12 +97,12 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     // The subscriber table only: opening allocated nothing.
     assert_eq!(st.channel.pool_allocations, 1, "fresh allocator counters: {:?}", st.channel);
     let mut r = dev.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV after restart");
-    assert!(r.pending(), "RECV pends again after restart");
+    assert!(r.pended(), "RECV pends again after restart");
     let st = dev.stats().channel;
     // The first receive attached our subscriber: its ring and queue.
     assert_eq!((st.subscribers, st.pool_allocations), (1, 3), "{st:?}");
     dev.cancel(&mut r).expect("CancelIoEx");
-    assert!(r.wait_event(5_000));
+    assert!(r.wait_timeout(Duration::from_millis(5_000)));
 }
 
 /// Lines of winedevice.exe's stderr (the session log xtask captures with
@@ -134,7 +138,7 @@ fn churn(stop: &AtomicBool, stuck: &AtomicUsize, kind: u16) {
         if round.is_multiple_of(3) {
             drop(dev); // close with receives pending
             for mut op in ops {
-                if !op.wait_event(10_000) {
+                if !op.wait_timeout(Duration::from_millis(10_000)) {
                     stuck.fetch_add(1, Ordering::Relaxed);
                     std::mem::forget(op); // never free what the kernel may still write
                 }
@@ -144,7 +148,7 @@ fn churn(stop: &AtomicBool, stuck: &AtomicUsize, kind: u16) {
                 let _ = dev.cancel(op);
             }
             for mut op in ops {
-                if !op.wait_event(10_000) {
+                if !op.wait_timeout(Duration::from_millis(10_000)) {
                     stuck.fetch_add(1, Ordering::Relaxed);
                     std::mem::forget(op);
                 }

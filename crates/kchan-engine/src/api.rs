@@ -27,9 +27,6 @@ pub enum Outcome {
         /// Records in the batch, gap records included (at least 1).
         records: u32,
     },
-    /// Cancelled (not produced by the engine's sink calls; `cancel` returns the
-    /// request instead; here for shells that funnel everything through one path).
-    Cancelled,
     /// The subscriber closed. Driver: `STATUS_CANCELLED` (or `STATUS_DELETE_PENDING`).
     Closed,
 }
@@ -42,8 +39,9 @@ pub trait Sink<R> {
     fn complete(&mut self, req: R, outcome: Outcome);
 }
 
-/// Time source in 100 ns ticks (driver: `KeQueryPerformanceCounter` scaled, or
-/// `KeQueryInterruptTime`). Called once per publish that reaches a subscriber.
+/// Time source in 100 ns ticks (driver: `KeQueryPerformanceCounter` scaled).
+/// Read once by a `publish` that reaches a subscriber (never by `publish_at`,
+/// whose caller passes its own reading), and once by `post` and `reconfigure`.
 pub trait Clock {
     /// Now, in 100 ns ticks.
     fn now(&self) -> u64;

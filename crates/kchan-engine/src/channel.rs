@@ -42,6 +42,11 @@ pub struct Channel<R, C> {
     /// `by_kind[k]`: bit `i` set if slot `i` is open and subscribed to kind `k`.
     by_kind: [u64; MAX_KIND as usize + 1],
     stats: ChannelStats,
+    /// No subscriber's deadline is earlier (`u64::MAX`: none known). A
+    /// deadline appears only through publish, post or reconfigure, which
+    /// lower this; others only vanish or move later, so it may be early,
+    /// never late. `on_timer` makes it exact again.
+    deadline_bound: u64,
 }
 
 impl<R: Request, C: Clock> Channel<R, C> {
@@ -54,7 +59,14 @@ impl<R: Request, C: Clock> Channel<R, C> {
         v.try_reserve_exact(limits.max_subscribers).map_err(|_| EngineError::OutOfMemory)?;
         v.resize_with(limits.max_subscribers, || Slot { generation: 0, sub: None });
         let stats = ChannelStats { max_subscribers: limits.max_subscribers as u64, ..Default::default() };
-        Ok(Channel { clock, limits, slots: v.into_boxed_slice(), by_kind: [0; MAX_KIND as usize + 1], stats })
+        Ok(Channel {
+            clock,
+            limits,
+            slots: v.into_boxed_slice(),
+            by_kind: [0; MAX_KIND as usize + 1],
+            stats,
+            deadline_bound: u64::MAX,
+        })
     }
 
     /// The limits given at `new`.
@@ -133,6 +145,7 @@ impl<R: Request, C: Clock> Channel<R, C> {
         if let Some(sub) = self.slots[id.index as usize].sub.as_mut() {
             sub.complete_ready(now, sink);
         }
+        self.note_deadline(id.index as usize);
         Ok(old.map(|mut o| Detached { ring: o.ring.take(), queue: Some(o.queue) }).unwrap_or_default())
     }
 
@@ -199,6 +212,9 @@ impl<R: Request, C: Clock> Channel<R, C> {
             mask &= mask - 1;
             if let Some(sub) = self.slots[i].sub.as_mut() {
                 sub.publish(kind, payload, now, sink);
+                if let Some(d) = sub.deadline() {
+                    self.deadline_bound = self.deadline_bound.min(d);
+                }
                 n += 1;
             }
         }
@@ -213,10 +229,28 @@ impl<R: Request, C: Clock> Channel<R, C> {
     pub fn post(&mut self, id: SubscriberId, req: R, sink: &mut impl Sink<R>) -> Result<(), (R, EngineError)> {
         let now = self.clock.now();
         let min = self.limits.min_recv_bytes();
-        match self.sub_mut(id) {
+        let posted = match self.sub_mut(id) {
             Some(sub) => sub.post(req, now, min, sink),
-            None => Err((req, EngineError::NoSuchSubscriber)),
+            None => return Err((req, EngineError::NoSuchSubscriber)),
+        };
+        self.note_deadline(id.index as usize);
+        posted
+    }
+
+    /// Lowers the deadline bound to subscriber `index`'s deadline.
+    fn note_deadline(&mut self, index: usize) {
+        if let Some(d) = self.slots.get(index).and_then(|s| s.sub.as_ref()?.deadline()) {
+            self.deadline_bound = self.deadline_bound.min(d);
         }
+    }
+
+    /// A time no deadline precedes, in O(1): a shell compares it with the
+    /// deadline its timer sleeps until, on every operation, to know whether
+    /// to wake it. It may be earlier than [`Channel::next_deadline`] (a
+    /// deadline that vanished since the last [`Channel::on_timer`]), never
+    /// later; `None` when no deadline appeared since.
+    pub fn deadline_bound(&self) -> Option<u64> {
+        (self.deadline_bound != u64::MAX).then_some(self.deadline_bound)
     }
 
     /// Removes pending receive `request_id` of `id` (the driver's cancel
@@ -270,6 +304,7 @@ impl<R: Request, C: Clock> Channel<R, C> {
                 }
             }
         }
+        self.deadline_bound = self.next_deadline().unwrap_or(u64::MAX);
     }
 
     /// Counters of subscriber `id` (closing ones included).

@@ -83,18 +83,21 @@
 //! memory). Hence exactly one of publish/post, cancel and close completes each
 //! request, exactly once — checked by the loom test.
 //!
-//! # Deviations from the first sketch
+//! # Contracts worth knowing
 //!
-//! - `attach` returns `Result<SubscriberId, (Prepared, EngineError)>` (fixed table).
-//! - `reconfigure` takes a sink (the new policy may complete receives at once) and
-//!   keeps records, receives, sequence numbers and counters, or fails unchanged
-//!   with `WouldLoseRecords`.
-//! - `close` returns `Detached` for unknown/closing ids too (empty), so CLEANUP
-//!   and CLOSE may both call it.
-//! - `publish` refuses kinds > 63 and payloads > `Limits::max_payload` (counted).
-//! - A gap record merged by drop-oldest eviction reports `Overwritten` even if it
-//!   swallowed an older `RingFull` gap (only after a reconfigure from drop-newest);
-//!   the per-reason counters stay exact.
+//! - `attach` returns `Result<SubscriberId, (Prepared, EngineError)>`: the
+//!   table is fixed, and a refused subscriber comes back to be freed outside
+//!   the lock.
+//! - `reconfigure` takes a sink (the new policy may complete receives at
+//!   once) and keeps records, receives, sequence numbers and counters, or
+//!   fails unchanged with `WouldLoseRecords`.
+//! - `close` returns `Detached` for unknown or closing ids too (empty), so
+//!   CLEANUP and CLOSE may both call it.
+//! - `publish` refuses kinds > 63 and payloads > `Limits::max_payload`
+//!   (counted as `rejected`).
+//! - A gap record merged by drop-oldest eviction reports `Overwritten` even
+//!   if it swallowed an older `RingFull` gap (possible only after a
+//!   reconfigure from drop-newest); the per-reason counters stay exact.
 #![no_std]
 
 extern crate alloc;

@@ -9,14 +9,15 @@ use alloc::vec::Vec;
 struct Entry<R> {
     req: R,
     /// `try_claim` failed: a canceller owns it; never offered again.
-    doomed: bool,
+    cancel_owned: bool,
 }
 
 /// Pending receives, oldest first.
 pub(crate) struct Queue<R> {
     slots: Box<[Option<Entry<R>>]>,
     len: usize,
-    doomed: usize,
+    /// How many entries are `cancel_owned`.
+    cancel_owned: usize,
 }
 
 impl<R: Request> Queue<R> {
@@ -25,7 +26,7 @@ impl<R: Request> Queue<R> {
         let mut v = Vec::new();
         v.try_reserve_exact(k).ok()?;
         v.resize_with(k, || None);
-        Some(Queue { slots: v.into_boxed_slice(), len: 0, doomed: 0 })
+        Some(Queue { slots: v.into_boxed_slice(), len: 0, cancel_owned: 0 })
     }
 
     pub fn capacity(&self) -> usize {
@@ -34,9 +35,9 @@ impl<R: Request> Queue<R> {
     pub fn len(&self) -> usize {
         self.len
     }
-    /// Requests the engine may still complete (not doomed).
+    /// Requests the engine may still complete (not owned by a canceller).
     pub fn live(&self) -> usize {
-        self.len - self.doomed
+        self.len - self.cancel_owned
     }
     /// Bytes of the slot array.
     pub fn bytes(&self) -> usize {
@@ -48,13 +49,13 @@ impl<R: Request> Queue<R> {
 
     /// Appends; the caller checked `!is_full()`.
     pub fn push(&mut self, req: R) {
-        self.slots[self.len] = Some(Entry { req, doomed: false });
+        self.slots[self.len] = Some(Entry { req, cancel_owned: false });
         self.len += 1;
     }
 
-    /// Index of the oldest request not doomed.
+    /// Index of the oldest request not owned by a canceller.
     pub fn first_live(&self) -> Option<usize> {
-        self.slots[..self.len].iter().position(|e| matches!(e, Some(e) if !e.doomed))
+        self.slots[..self.len].iter().position(|e| matches!(e, Some(e) if !e.cancel_owned))
     }
 
     /// Mutable access to the request at `i`.
@@ -63,11 +64,11 @@ impl<R: Request> Queue<R> {
     }
 
     /// Marks the request at `i` as owned by its canceller.
-    pub fn mark_doomed(&mut self, i: usize) {
+    pub fn mark_cancel_owned(&mut self, i: usize) {
         if let Some(Some(e)) = self.slots.get_mut(i) {
-            if !e.doomed {
-                e.doomed = true;
-                self.doomed += 1;
+            if !e.cancel_owned {
+                e.cancel_owned = true;
+                self.cancel_owned += 1;
             }
         }
     }
@@ -80,8 +81,8 @@ impl<R: Request> Queue<R> {
         self.slots[i..self.len].rotate_left(1);
         self.len -= 1;
         let e = self.slots[self.len].take()?;
-        if e.doomed {
-            self.doomed -= 1;
+        if e.cancel_owned {
+            self.cancel_owned -= 1;
         }
         Some(e.req)
     }
@@ -99,8 +100,8 @@ impl<R: Request> Queue<R> {
                 other.len += 1;
             }
         }
-        other.doomed += self.doomed;
+        other.cancel_owned += self.cancel_owned;
         self.len = 0;
-        self.doomed = 0;
+        self.cancel_owned = 0;
     }
 }

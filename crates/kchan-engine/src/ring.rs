@@ -223,26 +223,45 @@ mod tests {
         RecordHeader { len: len as u32, kind: 1, flags: 0, seq, timestamp: seq * 10 }
     }
 
+    /// Checks `out` holds record `seq` of [`records_split_across_the_end_drain_whole_and_in_order`].
+    fn check_record(out: &[u8], seq: u64) {
+        let (h, _) = RecordHeader::read_from_prefix(out).unwrap();
+        assert_eq!((h.seq, h.len), (seq, 16));
+        assert_eq!(&out[RECORD_HEADER_SIZE..RECORD_HEADER_SIZE + 16], &[seq as u8; 16]);
+    }
+
     #[test]
-    fn wraps_and_drains_in_order() {
+    fn records_split_across_the_end_drain_whole_and_in_order() {
+        // 40-byte records in a 128-byte ring: 128 is not a multiple of 40, so
+        // as the head moves records land across the end. The ring is never
+        // let empty (an empty ring starts again at offset 0).
         let mut r = Ring::try_new(128).unwrap();
         let mut out = [0u8; 256];
-        for round in 0..20u64 {
-            r.push_event(&hdr(round, 5), b"abcde"); // 32 bytes
-            r.push_event(&hdr(round + 100, 20), &[round as u8; 20]); // 48 bytes
-            assert_eq!(r.used(), 80);
-            let d = r.drain_into(&mut out[..40], u32::MAX);
-            assert_eq!(d, Drained { bytes: 32, records: 1, events: 1 });
-            assert_eq!(&out[24..29], b"abcde");
-            let d = r.drain_into(&mut out, u32::MAX);
-            assert_eq!(d, Drained { bytes: 48, records: 1, events: 1 });
-            assert_eq!(RecordHeader::read_from_prefix(&out).unwrap().0.seq, round + 100);
-            assert_eq!(&out[24..44], &[round as u8; 20]);
-            assert!(r.is_empty());
-            // Leave one record behind so the next round starts elsewhere and wraps.
-            r.push_event(&hdr(0, 0), &[]);
-            r.pop_front();
+        let (mut next_in, mut next_out, mut split) = (0u64, 0u64, 0);
+        for round in 0..60 {
+            while r.free() >= 40 {
+                let tail = (r.head + r.used) % r.capacity();
+                split += usize::from(tail + 40 > r.capacity());
+                r.push_event(&hdr(next_in, 16), &[next_in as u8; 16]);
+                next_in += 1;
+            }
+            // Mostly one record per drain; every fifth round two at once.
+            let take = if round % 5 == 4 { 2 } else { 1 };
+            let d = r.drain_into(&mut out, take);
+            assert_eq!(d, Drained { bytes: 40 * take as usize, records: take, events: take });
+            for i in 0..take as usize {
+                check_record(&out[i * 40..], next_out);
+                next_out += 1;
+            }
+            assert!(!r.is_empty(), "the head keeps moving");
         }
+        assert!(split >= 10, "records were written across the end {split} times");
+        // What is left comes out whole, in order.
+        while let Some((h, None)) = r.pop_front() {
+            assert_eq!(h.seq, next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_out, next_in);
     }
 
     #[test]

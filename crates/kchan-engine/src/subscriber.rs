@@ -190,7 +190,8 @@ impl<R: Request> Subscriber<R> {
     }
 
     /// Completes pending receives, oldest first, while the policy says ready.
-    /// Bounded: each turn removes or dooms one of at most K requests.
+    /// Bounded: each turn removes one of at most K requests or leaves it to
+    /// its canceller.
     pub(crate) fn complete_ready(&mut self, now: u64, sink: &mut impl Sink<R>) {
         while let Some(i) = self.queue.first_live() {
             let buf_len = match self.queue.get_mut(i) {
@@ -201,7 +202,7 @@ impl<R: Request> Subscriber<R> {
                 break;
             }
             if !self.queue.get_mut(i).is_some_and(|r| r.try_claim()) {
-                self.queue.mark_doomed(i);
+                self.queue.mark_cancel_owned(i);
                 continue;
             }
             let Some(mut req) = self.queue.remove(i) else { break };
@@ -286,7 +287,7 @@ impl<R: Request> Subscriber<R> {
                     sink.complete(req, Outcome::Closed);
                 }
             } else {
-                self.queue.mark_doomed(i);
+                self.queue.mark_cancel_owned(i);
                 i += 1;
             }
         }

@@ -207,7 +207,7 @@ fn unclaimable_request_is_left_for_its_canceller() {
     ch.post(id, Req::new(2, 4096), &mut sink).unwrap();
     ch.publish(1, b"a", &mut sink);
     assert_eq!(sink.0.len(), 1);
-    assert_eq!(sink.0[0].0.id, 2, "skipped the doomed one");
+    assert_eq!(sink.0[0].0.id, 2, "skipped the one its canceller owns");
     assert_eq!(ch.cancel(id, 1).map(|r| r.id), Some(1));
 }
 
@@ -308,10 +308,9 @@ fn adaptive_holds_after_completion_until_a_post() {
     assert!(ch.check_invariant(id));
 }
 
-/// Found by the Wine benchmark: when "any post re-arms", each max-delay
-/// completion leaves one more completion in transit for good, until all K
-/// are, and latency grows K-fold. Re-arming waits for the consumer's whole
-/// working K to be back.
+/// Re-arming waits for the consumer's whole working K to be back. Were any
+/// post to re-arm, each max-delay completion would leave one more completion
+/// in transit for good, until all K were, and latency would grow K-fold.
 #[test]
 fn adaptive_rearms_only_when_the_consumer_has_all_its_receives_back() {
     let (mut ch, clock) = channel();

@@ -202,6 +202,7 @@ impl Irp {
 
     /// Completes with the status block already set ([`Irp::stage`]).
     pub fn complete_staged(self) {
+        crate::irql::at_most_dispatch();
         // SAFETY: we own the IRP and give it to the I/O manager here; `self`
         // is consumed, so nothing touches it after. IRQL <= DISPATCH_LEVEL.
         unsafe { IofCompleteRequest(self.raw.as_ptr(), IO_NO_INCREMENT) };

@@ -20,6 +20,7 @@
 //!   which only the winner of the cancel routine gets back), over the
 //!   inline helpers of `wdm.h` (`IoGetCurrentIrpStackLocation`,
 //!   `IoSetCancelRoutine`, `IoMarkIrpPending`, completion).
+//! - [`irql`]: IRQL preconditions asserted in debug builds.
 //! - [`sync`]: [`sync::SpinLock`] with an RAII guard, [`sync::Event`].
 //! - [`thread`]: a system thread that can be joined from `DriverUnload`.
 //! - [`pool`]: [`pool::PoolAllocator`], a `GlobalAlloc` over
@@ -46,6 +47,8 @@
 pub mod ffi;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod irp;
+#[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
+pub mod irql;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 pub mod log;
 #[cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]

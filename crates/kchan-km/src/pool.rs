@@ -86,6 +86,9 @@ impl PoolAllocator {
 // frees exactly the pool block `alloc` got for that pointer and layout.
 unsafe impl GlobalAlloc for PoolAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // The driver allocates at PASSIVE_LEVEL only (never on the publish
+        // path), although the nonpaged pool would allow DISPATCH_LEVEL.
+        crate::irql::passive();
         let slack = Self::slack(layout);
         let Some(bytes) = layout.size().max(1).checked_add(slack) else {
             self.failed_allocs.fetch_add(1, Ordering::Relaxed);
@@ -121,6 +124,7 @@ unsafe impl GlobalAlloc for PoolAllocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        crate::irql::at_most_dispatch();
         let raw = if Self::slack(layout) == 0 {
             ptr
         } else {

@@ -40,7 +40,9 @@ impl<T> SpinLock<T> {
     ///
     /// IRQL <= DISPATCH_LEVEL. Not re-entrant: acquiring it twice on one
     /// thread deadlocks.
+    #[track_caller]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        crate::irql::at_most_dispatch();
         // SAFETY: `self.lock` is a valid, nonpaged KSPIN_LOCK (type docs);
         // the caller runs at IRQL <= DISPATCH_LEVEL (method contract).
         let old_irql = unsafe { KeAcquireSpinLockRaiseToDpc(self.lock.get()) };
@@ -118,7 +120,9 @@ impl Event {
     ///
     /// # Safety
     /// [`Event::init`] ran.
+    #[track_caller]
     pub unsafe fn set(&self) {
+        crate::irql::at_most_dispatch();
         // SAFETY: initialized (caller); Wait = FALSE allows <= DISPATCH_LEVEL.
         unsafe { KeSetEvent(self.raw(), 0, 0) };
     }
@@ -128,7 +132,9 @@ impl Event {
     ///
     /// # Safety
     /// [`Event::init`] ran; the caller runs at PASSIVE_LEVEL.
+    #[track_caller]
     pub unsafe fn wait(&self, timeout_100ns: Option<i64>) -> NTSTATUS {
+        crate::irql::passive();
         let mut t = timeout_100ns.map(|v| -v.abs());
         let tp = t.as_mut().map_or(core::ptr::null_mut(), |v| v as *mut i64);
         // SAFETY: initialized event (caller), PASSIVE_LEVEL (caller), `tp`

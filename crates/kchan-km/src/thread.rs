@@ -37,6 +37,7 @@ impl SystemThread {
     /// PASSIVE_LEVEL, and `routine` ends with `PsTerminateSystemThread` or
     /// returns.
     pub unsafe fn spawn(routine: KStartRoutine, context: *mut c_void) -> Result<Self, NTSTATUS> {
+        crate::irql::passive();
         let mut handle: HANDLE = ptr::null_mut();
         // SAFETY: PASSIVE_LEVEL (caller); `handle` is a live local; null
         // attributes, process and client id are allowed for a kernel thread
@@ -77,6 +78,7 @@ impl SystemThread {
     /// Waits until the thread has ended, then drops the reference.
     /// IRQL = PASSIVE_LEVEL, not from the thread itself.
     pub fn join(self) -> NTSTATUS {
+        crate::irql::passive();
         // SAFETY: `object` is a referenced thread object (from `spawn`), a
         // dispatcher object signalled when the thread ends; the caller runs
         // at PASSIVE_LEVEL (method contract); no timeout.

@@ -5,7 +5,7 @@ use crate::record::{
     BATCH_HEADER_SIZE, GAP_RECORD_SIZE, KIND_GAP, MAX_KIND, RECORD_ALIGN, RECORD_HEADER_SIZE,
 };
 use crate::ProtoError;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
 
 /// One record of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,20 @@ impl<'a> BatchReader<'a> {
     /// The batch header.
     pub fn header(&self) -> &BatchHeader {
         &self.header
+    }
+
+    /// A reader over bytes that [`parse_batch`] accepted before (kept, then
+    /// read again), without walking the whole batch a second time. Each
+    /// record is still decoded with every check as it is reached: bytes that
+    /// were never validated end the iteration at their first bad record (or
+    /// yield nothing if the header does not hold), never panic.
+    pub fn of_validated(buf: &'a [u8]) -> BatchReader<'a> {
+        let Ok((header, _)) = BatchHeader::read_from_prefix(buf) else {
+            return BatchReader { header: BatchHeader::new_zeroed(), rest: &[], left: 0 };
+        };
+        let total = (header.total_bytes as usize).clamp(BATCH_HEADER_SIZE, buf.len());
+        let rest = buf.get(BATCH_HEADER_SIZE..total).unwrap_or(&[]);
+        BatchReader { header, rest, left: header.record_count }
     }
 }
 
@@ -215,6 +229,30 @@ mod tests {
         assert_eq!(v[0], Record::Event { seq: 1, kind: 3, timestamp: 100, payload: b"hello" });
         assert_eq!(v[1], Record::Gap { first_seq: 2, count: 5, reason: GapReason::RingFull, timestamp: 101 });
         assert_eq!(v[2], Record::Event { seq: 7, kind: 63, timestamp: 102, payload: b"" });
+    }
+
+    #[test]
+    fn a_validated_batch_reads_the_same_again() {
+        let mut buf = [0u8; 256];
+        let n = sample(&mut buf);
+        let first = parse_batch(&buf[..n]).unwrap();
+        let again = BatchReader::of_validated(&buf[..n]);
+        assert_eq!(again.header(), first.header());
+        assert!(again.eq(first), "the same records");
+    }
+
+    #[test]
+    fn unvalidated_bytes_read_again_stop_at_the_first_bad_record() {
+        let mut buf = [0u8; 256];
+        let n = sample(&mut buf);
+        assert_eq!(BatchReader::of_validated(&buf[..8]).count(), 0, "no header");
+        let mut b = buf;
+        b[16 + 32 + 24 + 16] = 9; // the gap's reason
+        assert_eq!(BatchReader::of_validated(&b[..n]).count(), 1, "the event before the bad gap");
+        let mut b = buf;
+        b[4] = 255; // total_bytes beyond the buffer
+        assert_eq!(BatchReader::of_validated(&b[..n]).count(), 3);
+        assert_eq!(BatchReader::of_validated(&[0xff; 64]).count(), 0);
     }
 
     #[test]

@@ -37,9 +37,10 @@ pub enum CompletionPolicy {
     /// Complete once `min_records` records wait, or the oldest waited `max_delay_us`.
     Coalesce = 1,
     /// After a completion, hold further completions of this subscriber until
-    /// the consumer posts a receive again (any post re-arms), or the oldest
-    /// record waited `max_delay_us`. Keeps K receives in flight without
-    /// paying one completion per event while the consumer is busy.
+    /// the consumer has posted back every receive it had out (as many as it
+    /// ever had pending at once), or the oldest record waited `max_delay_us`.
+    /// Keeps K receives in flight without paying one completion per event
+    /// while the consumer is busy.
     Adaptive = 2,
 }
 

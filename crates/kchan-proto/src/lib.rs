@@ -28,8 +28,9 @@
 //!   `BufferTooSmall`, longer: `LengthMismatch`); a reply buffer may be longer.
 //! - `SubscribeConfig` is itself the wire struct; its enum-valued fields are
 //!   raw `u32`s with typed accessors, valid after [`SubscribeConfig::validate`].
-//! - Additions to the brief: `Record::Gap` also carries the loss timestamp;
-//!   [`BatchBuilder`] and [`InjectBuilder`] write into caller buffers.
+//! - `Record::Gap` carries the time of the first loss as its timestamp.
+//! - [`BatchBuilder`] and [`InjectBuilder`] write into caller buffers (no
+//!   allocation, so the driver can use them too).
 #![no_std]
 
 pub mod batch;

@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn balanced_never_overflows() {
-        // Found by the parse_configs fuzz target: a reply with huge counters.
+        // A reply with huge counters (the parse_configs fuzz target makes them).
         let s = SubscriberStats { delivered: u64::MAX, dropped_ring_full: 1, ..Default::default() };
         assert!(!s.balanced());
         assert_eq!(s.dropped(), 1);

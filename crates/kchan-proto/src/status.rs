@@ -31,6 +31,28 @@ pub const STATUS_INVALID_DEVICE_REQUEST: i32 = 0xC000_0010_u32 as i32;
 /// request needs (write access for `INJECT`, `GEN_START`, `GEN_STOP`).
 pub const STATUS_ACCESS_DENIED: i32 = 0xC000_0022_u32 as i32;
 
+/// Every status kchan's driver completes requests with, and its name.
+pub const STATUS_NAMES: [(i32, &str); 13] = [
+    (STATUS_SUCCESS, "STATUS_SUCCESS"),
+    (STATUS_PENDING, "STATUS_PENDING"),
+    (STATUS_CANCELLED, "STATUS_CANCELLED"),
+    (STATUS_BUFFER_TOO_SMALL, "STATUS_BUFFER_TOO_SMALL"),
+    (STATUS_INVALID_PARAMETER, "STATUS_INVALID_PARAMETER"),
+    (STATUS_REVISION_MISMATCH, "STATUS_REVISION_MISMATCH"),
+    (STATUS_NOT_SUPPORTED, "STATUS_NOT_SUPPORTED"),
+    (STATUS_INSUFFICIENT_RESOURCES, "STATUS_INSUFFICIENT_RESOURCES"),
+    (STATUS_INVALID_HANDLE, "STATUS_INVALID_HANDLE"),
+    (STATUS_DELETE_PENDING, "STATUS_DELETE_PENDING"),
+    (STATUS_INVALID_DEVICE_STATE, "STATUS_INVALID_DEVICE_STATE"),
+    (STATUS_INVALID_DEVICE_REQUEST, "STATUS_INVALID_DEVICE_REQUEST"),
+    (STATUS_ACCESS_DENIED, "STATUS_ACCESS_DENIED"),
+];
+
+/// The name of one of the statuses above (`None` for any other value).
+pub fn status_name(status: i32) -> Option<&'static str> {
+    STATUS_NAMES.iter().find(|(value, _)| *value == status).map(|(_, name)| *name)
+}
+
 /// Why an untrusted buffer was refused. Every parser in this crate returns it;
 /// none of them panics, whatever the input.
 #[non_exhaustive]
@@ -87,3 +109,26 @@ impl core::fmt::Display for ProtoError {
 }
 
 impl core::error::Error for ProtoError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_one_name() {
+        for (i, (value, name)) in STATUS_NAMES.iter().enumerate() {
+            assert_eq!(status_name(*value), Some(*name));
+            assert!(STATUS_NAMES[i + 1..].iter().all(|(v, n)| v != value && n != name), "{name} twice");
+        }
+        assert_eq!(status_name(STATUS_DELETE_PENDING), Some("STATUS_DELETE_PENDING"));
+        assert_eq!(status_name(0x1234), None);
+    }
+
+    #[test]
+    fn every_protocol_error_maps_to_a_named_status() {
+        use ProtoError::*;
+        for e in [BufferTooSmall, InvalidParameter, UnsupportedVersion, Misaligned, LengthMismatch, TooLarge] {
+            assert!(status_name(e.ntstatus()).is_some(), "{e:?}");
+        }
+    }
+}

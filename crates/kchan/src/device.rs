@@ -1,13 +1,13 @@
 //! [`Device`]: an open handle on `\\.\kchan`, which is one subscriber.
 
-use crate::sys::{self, ControlError};
+use crate::sys::windows::{control::control, handle};
 use crate::{Error, Result, SubscribeOptions, Subscription};
 use kchan_proto::zerocopy::IntoBytes;
 use kchan_proto::{
     GenConfig, InjectBuilder, StatsReply, VersionInfo, IOCTL_GEN_START, IOCTL_GEN_STOP, IOCTL_INJECT, IOCTL_STATS,
     IOCTL_SUBSCRIBE, IOCTL_VERSION, MAX_INJECT_BYTES, PROTOCOL_VERSION,
 };
-use std::os::windows::io::{AsRawHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -39,9 +39,16 @@ impl Device {
 
     /// Opens the device at `path` and checks the driver's protocol version.
     pub fn open_path(path: &str) -> Result<Device> {
-        let handle = sys::open_device(path)?;
+        Device::from_handle(handle::open(path, true)?)
+    }
+
+    /// Takes an overlapped handle on a kchan device opened by the caller
+    /// (e.g. with [`raw::open_with_access`](crate::raw::open_with_access),
+    /// for a handle with less access than [`Device::open`] asks for) and
+    /// checks the driver's protocol version.
+    pub fn from_handle(handle: OwnedHandle) -> Result<Device> {
         let mut out = [0u8; core::mem::size_of::<VersionInfo>()];
-        let n = sys::control(&handle, IOCTL_VERSION, &[], &mut out).map_err(|e| request_error("version", e))?;
+        let n = control(handle.as_handle(), IOCTL_VERSION, &[], &mut out).map_err(|e| Error::request("version", e))?;
         let version = VersionInfo::parse(&out[..n]).map_err(|_| Error::VersionMismatch {
             driver: out.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             client: PROTOCOL_VERSION,
@@ -49,7 +56,8 @@ impl Device {
         Ok(Device { inner: Arc::new(Inner { handle, version, subscribed: AtomicBool::new(false) }) })
     }
 
-    /// What the driver reported when the device was opened.
+    /// What the driver reported when the device was opened: its protocol
+    /// version and its limits.
     pub fn version(&self) -> &VersionInfo {
         &self.inner.version
     }
@@ -87,11 +95,15 @@ impl Device {
     }
 
     /// Configures this handle's subscriber and starts receiving: keeps
-    /// `options.in_flight` receives pending on a completion port.
+    /// `options`' receives in flight on a completion port.
     ///
-    /// A handle can have one subscription in its life (it stays bound to the
-    /// subscription's completion port); open another `Device` for another.
+    /// Options outside the limits the driver advertised when the device was
+    /// opened ([`Device::version`]) are refused with [`Error::OutOfRange`]
+    /// before anything is sent. A handle can have one subscription in its
+    /// life (it stays bound to the subscription's completion port); open
+    /// another `Device` for another.
     pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription> {
+        options.check(self.version())?;
         if self.inner.subscribed.swap(true, Ordering::AcqRel) {
             return Err(Error::AlreadySubscribed);
         }
@@ -100,7 +112,11 @@ impl Device {
             self.inner.subscribed.store(false, Ordering::Release);
             return Err(e);
         }
-        Subscription::start(self.clone(), options)
+        // Nothing delivered on this handle yet: the first batch starts at
+        // sequence number 0, and waits its turn like any other.
+        let s = self.stats()?.subscriber;
+        let first_seq = (s.delivered == 0 && s.gaps_delivered == 0 && s.completions == 0).then_some(0);
+        Subscription::start(self.clone(), options, first_seq)
     }
 
     /// Sends a raw IOCTL (for tests and tools that check the driver's
@@ -110,24 +126,19 @@ impl Device {
         self.control("raw request", code, input, output)
     }
 
-    pub(crate) fn handle(&self) -> &OwnedHandle {
-        &self.inner.handle
-    }
-
     fn control(&self, what: &'static str, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize> {
-        sys::control(&self.inner.handle, code, input, output).map_err(|e| request_error(what, e))
+        control(self.as_handle(), code, input, output).map_err(|e| Error::request(what, e))
+    }
+}
+
+impl AsHandle for Device {
+    fn as_handle(&self) -> BorrowedHandle<'_> {
+        self.inner.handle.as_handle()
     }
 }
 
 impl AsRawHandle for Device {
     fn as_raw_handle(&self) -> RawHandle {
         self.inner.handle.as_raw_handle()
-    }
-}
-
-fn request_error(what: &'static str, e: ControlError) -> Error {
-    match e {
-        ControlError::Status(ntstatus) => Error::Request { what, ntstatus },
-        ControlError::Io(io) => Error::Io(io),
     }
 }

@@ -31,6 +31,18 @@ pub enum Error {
     /// This device handle already has a subscription (one per handle: the
     /// handle is bound to the subscription's completion port for good).
     AlreadySubscribed,
+    /// A subscribe option outside the limits the driver advertises
+    /// (`VersionInfo`), refused before anything was sent.
+    OutOfRange {
+        /// What, e.g. `"receives in flight"`.
+        what: &'static str,
+        /// The value asked for.
+        value: u64,
+        /// The smallest value the driver accepts.
+        min: u64,
+        /// The largest value the driver accepts.
+        max: u64,
+    },
     /// An operating-system call failed.
     Io(std::io::Error),
 }
@@ -51,6 +63,9 @@ impl fmt::Display for Error {
             }
             Error::Protocol(e) => write!(f, "malformed reply from the driver: {e:?}"),
             Error::AlreadySubscribed => write!(f, "this device handle already has a subscription; open another Device"),
+            Error::OutOfRange { what, value, min, max } => {
+                write!(f, "{what} must be {min} to {max} (the driver's limits), not {value}")
+            }
             Error::Io(e) => write!(f, "{e}"),
         }
     }
@@ -77,22 +92,44 @@ impl From<ProtoError> for Error {
     }
 }
 
-/// A short name for the NTSTATUS values kchan's driver uses.
+/// The name of an NTSTATUS kchan's driver completes requests with
+/// (`"unknown status"` for any other).
 pub fn status_name(status: i32) -> &'static str {
-    use kchan_proto::*;
-    match status {
-        STATUS_SUCCESS => "STATUS_SUCCESS",
-        STATUS_CANCELLED => "STATUS_CANCELLED",
-        STATUS_BUFFER_TOO_SMALL => "STATUS_BUFFER_TOO_SMALL",
-        STATUS_INVALID_PARAMETER => "STATUS_INVALID_PARAMETER",
-        STATUS_REVISION_MISMATCH => "STATUS_REVISION_MISMATCH",
-        STATUS_NOT_SUPPORTED => "STATUS_NOT_SUPPORTED",
-        STATUS_INSUFFICIENT_RESOURCES => "STATUS_INSUFFICIENT_RESOURCES",
-        STATUS_INVALID_DEVICE_STATE => "STATUS_INVALID_DEVICE_STATE",
-        STATUS_INVALID_DEVICE_REQUEST => "STATUS_INVALID_DEVICE_REQUEST",
-        _ => "unknown status",
+    kchan_proto::status_name(status).unwrap_or("unknown status")
+}
+
+impl Error {
+    /// The error of request `what` that failed as `failure` says.
+    #[cfg_attr(not(any(windows, test)), allow(dead_code))]
+    pub(crate) fn request(what: &'static str, failure: crate::sys::Failure) -> Error {
+        match failure {
+            crate::sys::Failure::Status(ntstatus) => Error::Request { what, ntstatus },
+            crate::sys::Failure::Os(e) => Error::Io(e),
+        }
     }
 }
 
 /// Result with the client's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_the_driver_returns_has_its_name_in_messages() {
+        for (status, name) in kchan_proto::STATUS_NAMES {
+            let e = Error::Request { what: "stats", ntstatus: status };
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        assert_eq!(status_name(0x1234), "unknown status");
+    }
+
+    #[test]
+    fn a_value_out_of_range_names_the_limit_on_one_line() {
+        let e = Error::OutOfRange { what: "receives in flight", value: 100, min: 1, max: 64 };
+        let text = e.to_string();
+        assert_eq!(text, "receives in flight must be 1 to 64 (the driver's limits), not 100");
+        assert_eq!(text.lines().count(), 1);
+    }
+}

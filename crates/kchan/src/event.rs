@@ -1,6 +1,6 @@
 //! What a subscription yields: events and gaps, decoded from batches.
 
-use kchan_proto::{parse_batch, GapReason, Record};
+use kchan_proto::{GapReason, Record};
 
 /// One published event, as this subscriber received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,21 +59,4 @@ impl Item {
             Item::Gap(g) => g.first_seq,
         }
     }
-}
-
-/// The sequence number after the last record of a batch, and its first, or
-/// `None` for an empty batch. Used to put batches back in order.
-pub fn seq_span(batch: &[u8]) -> Option<(u64, u64)> {
-    let reader = parse_batch(batch).ok()?;
-    let mut first = None;
-    let mut end = 0;
-    for record in reader {
-        let (start, stop) = match record {
-            Record::Event { seq, .. } => (seq, seq + 1),
-            Record::Gap { first_seq, count, .. } => (first_seq, first_seq + count),
-        };
-        first.get_or_insert(start);
-        end = stop;
-    }
-    first.map(|f| (f, end))
 }

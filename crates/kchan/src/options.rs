@@ -1,9 +1,12 @@
 //! What a subscription asks of the driver and of the client.
 
-use kchan_proto::{CompletionPolicy, OverflowPolicy, SubscribeConfig, ONE_EVENT_PER_COMPLETION};
+use crate::Error;
+use kchan_proto::{CompletionPolicy, OverflowPolicy, SubscribeConfig, VersionInfo, ONE_EVENT_PER_COMPLETION};
 
 /// How to subscribe: the driver-side config (filter, ring, overflow and
-/// completion policies) and the client side (receives in flight, buffer size).
+/// completion policies, the subscriber's limit K of receives in flight) and
+/// the client side (the size of each receive buffer). The client keeps all
+/// K receives in flight.
 ///
 /// The defaults are what a monitor wants: every kind, a 4 MiB ring,
 /// drop-newest, 8 receives of 64 KiB in flight, and the adaptive completion
@@ -71,9 +74,10 @@ impl SubscribeOptions {
         self
     }
 
-    /// How many receive requests the client keeps in flight (K).
-    pub fn in_flight(mut self, k: u32) -> Self {
-        self.config.max_in_flight = k;
+    /// The subscriber's limit K of receives in flight, all of which the
+    /// client keeps posted (`1..=VersionInfo::max_in_flight`).
+    pub fn max_in_flight(mut self, max_in_flight: u32) -> Self {
+        self.config.max_in_flight = max_in_flight;
         self
     }
 
@@ -99,13 +103,66 @@ impl SubscribeOptions {
         &self.config
     }
 
-    /// Receives kept in flight.
-    pub fn receives_in_flight(&self) -> usize {
-        self.config.max_in_flight as usize
-    }
-
     /// Bytes of each receive buffer.
     pub fn receive_buffer_bytes(&self) -> usize {
         self.buffer_bytes
+    }
+
+    /// Checks the options against the limits a driver advertises; the error
+    /// names the first option out of range and its limits.
+    pub fn check(&self, limits: &VersionInfo) -> Result<(), Error> {
+        let ranges = [
+            ("receives in flight", u64::from(self.config.max_in_flight), 1, u64::from(limits.max_in_flight)),
+            ("the ring's bytes", u64::from(self.config.ring_bytes), 1, u64::from(limits.max_ring_bytes)),
+            (
+                "the receive buffer's bytes",
+                self.buffer_bytes as u64,
+                u64::from(limits.min_recv_bytes),
+                u64::from(limits.max_batch_bytes),
+            ),
+        ];
+        match ranges.into_iter().find(|&(_, value, min, max)| value < min || value > max) {
+            Some((what, value, min, max)) => Err(Error::OutOfRange { what, value, min, max }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kchan_proto::zerocopy::FromZeros;
+
+    fn limits() -> VersionInfo {
+        let mut v = VersionInfo::new_zeroed();
+        v.max_in_flight = 64;
+        v.max_ring_bytes = 64 << 20;
+        v.min_recv_bytes = 16 * 1024 + 40;
+        v.max_batch_bytes = 4 << 20;
+        v
+    }
+
+    #[test]
+    fn the_defaults_are_within_a_drivers_default_limits() {
+        SubscribeOptions::new().check(&limits()).unwrap();
+    }
+
+    #[test]
+    fn more_receives_in_flight_than_the_driver_allows_are_refused_naming_the_limit() {
+        let err = SubscribeOptions::new().max_in_flight(100).check(&limits()).unwrap_err();
+        assert!(
+            matches!(err, Error::OutOfRange { what: "receives in flight", value: 100, min: 1, max: 64 }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("1 to 64"), "{err}");
+        assert!(SubscribeOptions::new().max_in_flight(0).check(&limits()).is_err());
+        SubscribeOptions::new().max_in_flight(64).check(&limits()).unwrap();
+    }
+
+    #[test]
+    fn rings_and_buffers_out_of_range_are_refused() {
+        assert!(SubscribeOptions::new().ring_bytes(128 << 20).check(&limits()).is_err());
+        assert!(SubscribeOptions::new().buffer_bytes(1024).check(&limits()).is_err());
+        assert!(SubscribeOptions::new().buffer_bytes(8 << 20).check(&limits()).is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::{Device, Item, Result, SubscribeOptions, Subscription};
 use futures_channel::mpsc;
 use futures_core::Stream;
 use futures_util::SinkExt;
-use kchan_proto::{parse_batch, BatchReader};
+use kchan_proto::BatchReader;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
@@ -26,7 +26,8 @@ pub struct OwnedBatch {
 impl OwnedBatch {
     /// The records, gap records included, in sequence order.
     pub fn records(&self) -> BatchReader<'_> {
-        parse_batch(&self.bytes).expect("validated when it was received")
+        // Validated once, when its receive completed.
+        BatchReader::of_validated(&self.bytes)
     }
 
     /// The records as owned items.
@@ -51,7 +52,7 @@ impl EventStream {
     /// Subscribes on `device` and streams its batches. The device's handle
     /// stays usable for control calls.
     pub fn subscribe(device: &Device, options: SubscribeOptions) -> Result<EventStream> {
-        let depth = options.receives_in_flight().max(1);
+        let depth = options.config().max_in_flight.max(1) as usize;
         let sub = device.subscribe(options)?;
         let wakeup = sub.wakeup();
         let (tx, rx) = mpsc::channel(depth);

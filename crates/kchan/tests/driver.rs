@@ -6,6 +6,7 @@
 #![cfg(windows)]
 
 use futures_util::StreamExt;
+use kchan::proto::zerocopy::IntoBytes;
 use kchan::proto::Record;
 use kchan::{Device, Error, EventStream, GapReason, GenConfig, Item, OverflowPolicy, SubscribeOptions};
 use std::time::Duration;
@@ -45,16 +46,16 @@ fn a_missing_driver_gets_an_error_that_says_how_to_install_it() {
 #[test]
 fn control_calls_go_through_while_receives_pend() {
     let device = Device::open().unwrap();
-    let sub = device.subscribe(SubscribeOptions::new().in_flight(8)).unwrap();
+    let sub = device.subscribe(SubscribeOptions::new().max_in_flight(8)).unwrap();
     let stats = device.stats().unwrap();
     assert_eq!(stats.subscriber.pending_receives, 8, "{stats:?}");
-    assert_eq!(sub.in_flight(), 8);
+    assert_eq!(sub.pending_receives(), 8);
 }
 
 #[test]
 fn injected_events_arrive_in_order_with_their_bytes() {
     let device = Device::open().unwrap();
-    let mut sub = device.subscribe(SubscribeOptions::new().in_flight(8)).unwrap();
+    let mut sub = device.subscribe(SubscribeOptions::new().max_in_flight(8)).unwrap();
     let n = 3000u32;
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
         let payloads: Vec<[u8; 32]> = chunk.iter().map(|&i| payload(i)).collect();
@@ -87,7 +88,7 @@ fn losses_reach_the_caller_as_gap_values_matching_the_driver_counters() {
     let device = Device::open().unwrap();
     // One receive in flight and a ring of ~360 records: one inject of 1500
     // overflows it while the receive is busy.
-    let options = SubscribeOptions::new().in_flight(1).ring_bytes(20 * 1024).overflow(OverflowPolicy::DropNewest);
+    let options = SubscribeOptions::new().max_in_flight(1).ring_bytes(20 * 1024).overflow(OverflowPolicy::DropNewest);
     let mut sub = device.subscribe(options).unwrap();
     let payloads: Vec<[u8; 32]> = (0..1500).map(payload).collect();
     device.inject(payloads.iter().map(|p| (1u16, &p[..]))).unwrap();
@@ -117,35 +118,47 @@ fn losses_reach_the_caller_as_gap_values_matching_the_driver_counters() {
     assert_eq!(after.published, after.delivered + after.dropped_ring_full + after.in_ring_records);
 }
 
-/// Dropping subscriptions at random points under load leaves nothing
-/// pending in the driver: every OVERLAPPED was completed before its buffer
-/// was freed, and the driver's counters return to where they were.
+/// Dropping a subscription cancels every receive it has in flight and
+/// waits for each: afterwards none pends in the driver, and each one that
+/// pended at the drop left the driver exactly once, completed with a batch
+/// (under load) or cancelled. With nothing published, all are cancelled.
 #[test]
-fn dropping_subscriptions_mid_stream_under_load_is_clean() {
+fn dropping_subscriptions_mid_stream_cancels_each_receive_once() {
     let watcher = Device::open().unwrap();
     let before = watcher.stats().unwrap().channel;
-    watcher.start_generator(&GenConfig { rate: 0, ..GenConfig::default() }).unwrap();
-    for round in 0..25u32 {
+    let drop_one = |max_in_flight: u32, batches: u32| {
         let device = Device::open().unwrap();
-        let mut sub = device.subscribe(SubscribeOptions::new().in_flight(1 + round % 8)).unwrap();
-        for _ in 0..(round % 4) {
+        let mut sub = device.subscribe(SubscribeOptions::new().max_in_flight(max_in_flight)).unwrap();
+        for _ in 0..batches {
             let _ = sub.next_batch_timeout(Duration::from_millis(200)).unwrap();
         }
+        let at_drop = device.stats().unwrap().subscriber;
         drop(sub); // with receives in flight, and a batch possibly lent out
-        drop(device);
+        let after = device.stats().unwrap().subscriber;
+        assert_eq!(after.pending_receives, 0, "no receive left pending");
+        let left = (after.cancels + after.completions) - (at_drop.cancels + at_drop.completions);
+        assert_eq!(left, at_drop.pending_receives, "each pending receive left once: {at_drop:?} -> {after:?}");
+        (at_drop.pending_receives, after.cancels - at_drop.cancels)
+    };
+    watcher.start_generator(&GenConfig { rate: 0, ..GenConfig::default() }).unwrap();
+    for round in 0..20u32 {
+        drop_one(1 + round % 8, round % 4);
     }
     watcher.stop_generator().unwrap();
+    for max_in_flight in [1, 4, 8] {
+        let (pending, cancelled) = drop_one(max_in_flight, 0);
+        assert_eq!((pending, cancelled), (u64::from(max_in_flight), u64::from(max_in_flight)), "idle: all cancelled");
+    }
     let after = watcher.stats().unwrap().channel;
     assert_eq!(after.pending_receives, before.pending_receives, "no receive left pending");
     assert_eq!(after.subscribers, before.subscribers, "every subscriber closed");
-    assert!(after.cancels >= before.cancels, "cancels counted");
 }
 
 #[test]
 fn the_stream_works_on_a_plain_executor_and_drops_cleanly() {
     let device = Device::open().unwrap();
     let before = device.stats().unwrap().channel.pending_receives;
-    let mut stream = EventStream::subscribe(&device, SubscribeOptions::new().in_flight(4)).unwrap();
+    let mut stream = EventStream::subscribe(&device, SubscribeOptions::new().max_in_flight(4)).unwrap();
     let payloads: Vec<[u8; 32]> = (0..200).map(payload).collect();
     device.inject(payloads.iter().map(|p| (3u16, &p[..]))).unwrap();
     let received = futures_executor::block_on(async {
@@ -175,11 +188,28 @@ fn refused_requests_carry_the_drivers_ntstatus() {
         Err(Error::Request { ntstatus, .. }) => assert_eq!(ntstatus, kchan::proto::STATUS_BUFFER_TOO_SMALL),
         other => panic!("small output: {other:?}"),
     }
-    let err = device.subscribe(SubscribeOptions::new().in_flight(0)).err().expect("K = 0 is refused");
+    // A config the driver refuses (K = 0), sent as it is.
+    let config = kchan::proto::SubscribeConfig { max_in_flight: 0, ..Default::default() };
+    let err = device.raw_control(kchan::proto::IOCTL_SUBSCRIBE, config.as_bytes(), &mut []).expect_err("K = 0");
     assert!(
         matches!(err, Error::Request { ntstatus, .. } if ntstatus == kchan::proto::STATUS_INVALID_PARAMETER),
         "{err:?}"
     );
     assert!(err.to_string().contains("STATUS_INVALID_PARAMETER"), "{err}");
     device.stats().expect("the driver keeps serving");
+}
+
+#[test]
+fn options_beyond_the_drivers_limits_are_refused_before_anything_is_sent() {
+    let device = Device::open().unwrap();
+    let limit = device.version().max_in_flight;
+    let err = device.subscribe(SubscribeOptions::new().max_in_flight(limit + 36)).err().expect("above the limit");
+    assert!(
+        matches!(err, Error::OutOfRange { what: "receives in flight", max, .. } if max == u64::from(limit)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&format!("1 to {limit}")), "{err}");
+    // The refusal left the handle free: the limit itself is accepted.
+    let sub = device.subscribe(SubscribeOptions::new().max_in_flight(limit)).expect("the limit itself");
+    assert_eq!(sub.pending_receives(), limit as usize);
 }

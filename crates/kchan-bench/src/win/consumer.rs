@@ -115,12 +115,18 @@ struct Kchan {
 }
 
 /// The subscribe options of a kchan mode.
-pub fn kchan_options(in_flight: u32, buffer_bytes: usize, policy: Policy, ring_bytes: Option<u32>) -> SubscribeOptions {
+pub fn kchan_options(
+    max_in_flight: u32,
+    buffer_bytes: usize,
+    policy: Policy,
+    ring_bytes: Option<u32>,
+) -> SubscribeOptions {
     let policy = match policy {
         Policy::Immediate => CompletionPolicy::Immediate,
         Policy::Adaptive => CompletionPolicy::Adaptive,
     };
-    let mut options = SubscribeOptions::new().in_flight(in_flight).buffer_bytes(buffer_bytes).completion(policy);
+    let mut options =
+        SubscribeOptions::new().max_in_flight(max_in_flight).buffer_bytes(buffer_bytes).completion(policy);
     if let Some(bytes) = ring_bytes {
         options = options.ring_bytes(bytes);
     }
@@ -130,7 +136,7 @@ pub fn kchan_options(in_flight: u32, buffer_bytes: usize, policy: Policy, ring_b
 impl Kchan {
     fn open(args: &RunArgs) -> Result<Kchan, String> {
         let device = Device::open().map_err(|e| e.to_string())?;
-        let options = kchan_options(args.receives_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
+        let options = kchan_options(args.max_in_flight(), args.buffer_bytes, args.policy, args.ring_bytes);
         let sub = device.subscribe(options).map_err(|e| e.to_string())?;
         Ok(Kchan { sub })
     }

@@ -36,7 +36,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         source: args.source.name(),
         rate: args.rate,
         payload_bytes: args.size,
-        in_flight: args.receives_in_flight(),
+        in_flight: args.max_in_flight(),
         // The seeds use the driver's smallest receive buffer.
         buffer_bytes: if args.mode.is_seed() { 0 } else { args.buffer_bytes },
         policy: match (args.mode.is_seed(), args.policy) {

@@ -1,48 +1,28 @@
 //! The seed's way of talking to `\\.\kchan`: a raw handle and
-//! `DeviceIoControl`, no client library. Used by the two seed consumers.
+//! `DeviceIoControl`, not the client's requests. Used by the two seed
+//! consumers.
 //!
-//! - [`open`] opens the device with or without `FILE_FLAG_OVERLAPPED`;
+//! - [`open`] opens the device with or without `FILE_FLAG_OVERLAPPED`
+//!   (through the client library);
 //! - [`sync_ioctl`] is a blocking call on a handle opened without it;
 //! - [`EventIo`] is the seed's fix: one OVERLAPPED with an event, then
 //!   `GetOverlappedResult(wait = TRUE)`.
 //!
-//! It resembles `kchan::sys`'s control path on purpose but is kept apart:
-//! the benchmark measures the seed's code as written (an event per handle,
-//! completions that would go to a port if there were one), not kchan's.
+//! The requests resemble the client's control path on purpose but are kept
+//! apart: the benchmark measures the seed's code as written (an event per
+//! handle, completions that would go to a port if there were one), not
+//! kchan's.
 
 use std::io;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
-use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_IO_PENDING, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
-};
-use windows_sys::Win32::Storage::FileSystem::{
-    CreateFileW, FILE_FLAGS_AND_ATTRIBUTES, FILE_FLAG_OVERLAPPED, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING,
-};
+use windows_sys::Win32::Foundation::{GetLastError, ERROR_IO_PENDING, HANDLE};
 use windows_sys::Win32::System::Threading::CreateEventW;
 use windows_sys::Win32::System::IO::{DeviceIoControl, GetOverlappedResult, OVERLAPPED};
 
-/// Opens `\\.\kchan`, for overlapped I/O or not.
-pub fn open(overlapped: bool) -> io::Result<OwnedHandle> {
-    let wide: Vec<u16> = kchan::DEVICE_PATH.encode_utf16().chain(Some(0)).collect();
-    let flags: FILE_FLAGS_AND_ATTRIBUTES = if overlapped { FILE_FLAG_OVERLAPPED } else { 0 };
-    // SAFETY: `wide` is NUL-terminated and outlives the call; the security
-    // attributes and template may be null.
-    let handle = unsafe {
-        CreateFileW(
-            wide.as_ptr(),
-            GENERIC_READ | GENERIC_WRITE,
-            FILE_SHARE_READ | FILE_SHARE_WRITE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            flags,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: CreateFileW returned a valid handle that nothing else owns.
-    Ok(unsafe { OwnedHandle::from_raw_handle(handle as RawHandle) })
+/// Opens `\\.\kchan`, for overlapped I/O or not (as the client opens it:
+/// how a handle is opened is not what the benchmark compares).
+pub fn open(overlapped: bool) -> Result<OwnedHandle, kchan::Error> {
+    kchan::raw::open(kchan::DEVICE_PATH, overlapped)
 }
 
 /// A blocking `DeviceIoControl` on a handle opened without

@@ -94,7 +94,11 @@ fn coalesced_receives_complete_on_the_timer() {
     let recv = io.ioctl(&h, IOCTL_RECV, &[], 64 * 1024);
     io.ioctl(&h, IOCTL_INJECT, &inject_message(&[(1, b"x")]), 0);
     assert_eq!(recv.irp.completions(), 0, "held: fewer than min_records");
+    let woken = || crate::kernel::Event::wait(io.device.timer_wake(), Some(0));
+    assert!(woken(), "the first deadline wakes the timer");
     assert_eq!(io.device.on_timer(), crate::TimerSleep::For(10_000));
+    io.ioctl(&h, IOCTL_INJECT, &inject_message(&[(1, b"y")]), 0);
+    assert!(!woken(), "a publish that makes no nearer deadline leaves the timer asleep");
     io.clock.0.store(10_000, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(io.device.on_timer(), crate::TimerSleep::UntilWoken);
     assert_eq!(recv.irp.completion().unwrap().status, STATUS_SUCCESS);

@@ -44,7 +44,7 @@ fn subscribed(io: &FakeIo) -> FakeHandle {
 }
 
 /// Closes the handle, unloads, and checks that nothing is left.
-fn finish(io: &FakeIo, h: &FakeHandle) {
+fn close_and_unload(io: &FakeIo, h: &FakeHandle) {
     io.close(h);
     io.unload();
     assert_eq!(io.device.budget.used(), 0, "every ring returned");
@@ -68,7 +68,7 @@ fn post_vs_cancel() {
         assert_eq!(cell.completions(), 1);
         assert_eq!(cell.completion().unwrap().status, STATUS_CANCELLED);
         assert!(status == STATUS_CANCELLED || (status == STATUS_PENDING && cell.marked_pending()), "{status:#x}");
-        finish(&io, &h);
+        close_and_unload(&io, &h);
     });
 }
 
@@ -92,7 +92,7 @@ fn post_vs_close() {
         assert!(status == done || status == STATUS_PENDING);
         let stats = io.device.channel.with(|chan, _| chan.channel_stats()).unwrap();
         assert_eq!((stats.subscribers, stats.pending_receives), (0, 0));
-        finish(&io, &h);
+        close_and_unload(&io, &h);
     });
 }
 
@@ -128,7 +128,7 @@ fn publish_vs_cancel() {
         }
         assert!(sub.balanced(), "published == delivered + in ring + dropped: {sub:?}");
         assert_eq!(s.pending_receives, 0);
-        finish(&io, &h);
+        close_and_unload(&io, &h);
     });
 }
 
@@ -152,7 +152,7 @@ fn subscribe_vs_receive_on_one_handle() {
         let stats = io.device.channel.with(|chan, _| chan.channel_stats()).unwrap();
         assert_eq!((stats.subscribers, stats.pending_receives), (1, 1), "one subscriber, the receive kept");
         assert_eq!(io.device.budget.used(), 256, "one ring");
-        finish(&io, &h);
+        close_and_unload(&io, &h);
         assert_eq!((cell.completions(), cell.completion().unwrap().status), (1, STATUS_CANCELLED));
     });
 }

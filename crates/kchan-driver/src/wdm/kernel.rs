@@ -1,10 +1,8 @@
 //! [`Wdm`]: the core's kernel operations over `kchan-km` (IRPs as owned
-//! values, the spin lock, `KEVENT`, `KeGetCurrentIrql`, `DbgPrint`).
+//! values, the spin lock, `KEVENT`, the IRQL, `DbgPrint`).
 
 use super::clock::KernelClock;
 use crate::kernel::{self, HandleWords, IoctlParams, Irql, NtStatus};
-#[cfg(debug_assertions)]
-use kchan_km::ffi::KeGetCurrentIrql;
 use kchan_km::ffi::{DeviceObject, Irp as RawIrp, NOTIFICATION_EVENT, SYNCHRONIZATION_EVENT};
 use kchan_km::irp::{CancelableIrp, Irp};
 use kchan_km::sync::{Event, SpinLock};
@@ -19,16 +17,9 @@ impl kernel::Kernel for Wdm {
     type Event = Event;
     type Clock = KernelClock;
 
-    /// `KeGetCurrentIrql`, imported by debug builds only (the checks it
-    /// serves are compiled out of release builds, so a release image does
-    /// not depend on the export).
+    /// CR8, read in debug builds only (see `kchan_km::irql`).
     fn current_irql() -> Irql {
-        #[cfg(debug_assertions)]
-        // SAFETY: any IRQL; the exported function, not mingw's CR8 inline.
-        let irql = Irql::from_raw(unsafe { KeGetCurrentIrql() });
-        #[cfg(not(debug_assertions))]
-        let irql = Irql::Passive;
-        irql
+        Irql::from_raw(kchan_km::irql::current())
     }
 
     fn log(args: core::fmt::Arguments<'_>) {

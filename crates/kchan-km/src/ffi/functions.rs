@@ -146,10 +146,7 @@ unsafe extern "C" {
 
 #[link(name = "hal", kind = "raw-dylib")]
 unsafe extern "system" {
-    /// `KeGetCurrentIrql`: the current IRQL. Any IRQL. Imported from
-    /// `hal.dll` like `KeQueryPerformanceCounter` (Wine 8 exports it only
-    /// there); mingw's inline version reads CR8, which user mode cannot.
-    pub fn KeGetCurrentIrql() -> KIRQL;
+
     /// `KeQueryPerformanceCounter`: ticks; frequency in `*frequency` when
     /// non-null. Any IRQL. (`LARGE_INTEGER` returns in RAX on x64.)
     pub fn KeQueryPerformanceCounter(frequency: *mut i64) -> i64;

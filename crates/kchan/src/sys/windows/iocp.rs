@@ -1,34 +1,19 @@
-//! An I/O completion port: where the subscription's receives complete.
+//! An I/O completion port: where a subscription's receives complete, and
+//! where a [`Wakeup`](crate::Wakeup) posts.
 
 use std::io;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::time::Duration;
 use windows_sys::Win32::Foundation::{GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Threading::INFINITE;
 use windows_sys::Win32::System::IO::{
-    CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus, OVERLAPPED, OVERLAPPED_ENTRY,
+    CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus, OVERLAPPED_ENTRY,
 };
 
 /// A completion port owning its handle.
-pub struct CompletionPort {
+pub(crate) struct CompletionPort {
     handle: OwnedHandle,
 }
-
-/// One dequeued completion packet.
-#[derive(Debug, Clone, Copy)]
-pub struct Completion {
-    /// The completion key given at association or post.
-    pub key: usize,
-    /// The OVERLAPPED of the completed request (null for posted wake-ups).
-    pub overlapped: *mut OVERLAPPED,
-    /// Bytes transferred.
-    pub bytes: u32,
-}
-
-// SAFETY: a completion port handle may be used from any thread.
-unsafe impl Send for CompletionPort {}
-// SAFETY: every operation on the port is thread-safe in the kernel.
-unsafe impl Sync for CompletionPort {}
 
 impl CompletionPort {
     /// A new port for one consumer thread.
@@ -44,7 +29,7 @@ impl CompletionPort {
 
     /// Binds `file` to this port for good: every overlapped request on it
     /// whose event's low bit is clear completes here with `key`.
-    pub fn associate(&self, file: &OwnedHandle, key: usize) -> io::Result<()> {
+    pub fn associate(&self, file: BorrowedHandle<'_>, key: usize) -> io::Result<()> {
         // SAFETY: both handles are valid for the duration of the call.
         let r = unsafe { CreateIoCompletionPort(file.as_raw_handle() as HANDLE, self.raw(), key, 0) };
         if r.is_null() {
@@ -81,11 +66,5 @@ impl CompletionPort {
 
     fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
-    }
-}
-
-impl From<&OVERLAPPED_ENTRY> for Completion {
-    fn from(e: &OVERLAPPED_ENTRY) -> Self {
-        Completion { key: e.lpCompletionKey, overlapped: e.lpOverlapped, bytes: e.dwNumberOfBytesTransferred }
     }
 }

@@ -1,103 +1,136 @@
-//! One receive request: an OVERLAPPED and the buffer the driver fills.
+//! One receive operation: an OVERLAPPED and the buffer the driver fills.
 //!
-//! The operation owns its buffer and is heap-allocated at a fixed address.
-//! While the request is with the driver, the kernel owns both; the client
-//! takes them back only when the completion packet for this OVERLAPPED has
-//! been dequeued (completed or cancelled). Never free a `RecvOp` in flight.
+//! Ownership moves with the request, as in compio: [`RecvOp::post`] hands
+//! the boxed operation to the kernel as a raw pointer, and [`RecvOp::reclaim`]
+//! takes it back once the completion packet for its OVERLAPPED has been
+//! dequeued (completed or cancelled). While it is with the kernel no Rust
+//! reference to the buffer exists, and the OVERLAPPED, which a cancel points
+//! the kernel at, is an `UnsafeCell`.
 
-use std::io;
-use std::os::windows::io::{AsRawHandle, OwnedHandle};
-use windows_sys::Win32::Foundation::{GetLastError, ERROR_IO_PENDING, HANDLE};
-use windows_sys::Win32::System::IO::{CancelIoEx, DeviceIoControl, OVERLAPPED};
+use super::ioctl::{device_io_control, Started};
+use super::overlapped::Overlapped;
+use crate::sys::{Failure, RecvBuffer};
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::System::IO::{CancelIoEx, OVERLAPPED};
 
-/// A receive operation. `#[repr(C)]` with the OVERLAPPED first, so the
-/// OVERLAPPED pointer a completion hands back is the operation's address.
-/// Do not reorder the fields.
+/// A receive operation. `#[repr(C)]` with the OVERLAPPED first, so that the
+/// OVERLAPPED pointer a completion hands back is the operation's address
+/// (checked below). Keep it first.
 #[repr(C)]
-pub struct RecvOp {
-    overlapped: OVERLAPPED,
-    buffer: Box<[u8]>,
-    index: usize,
-    in_flight: bool,
+pub(crate) struct RecvOp {
+    overlapped: Overlapped,
+    buffer: UnsafeCell<Box<[u8]>>,
 }
 
+const _: () = assert!(std::mem::offset_of!(RecvOp, overlapped) == 0, "a completion's OVERLAPPED is its RecvOp");
+
 impl RecvOp {
-    /// A new idle operation with a zeroed buffer of `bytes`.
-    pub fn new(index: usize, bytes: usize) -> Box<RecvOp> {
+    /// A new idle operation with a zeroed buffer of `bytes`; its completions
+    /// go to the completion port the handle is bound to (no event).
+    pub fn new(bytes: usize) -> Box<RecvOp> {
         Box::new(RecvOp {
-            // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
-            overlapped: unsafe { std::mem::zeroed() },
-            buffer: vec![0u8; bytes].into_boxed_slice(),
-            index,
-            in_flight: false,
+            overlapped: Overlapped::new(std::ptr::null_mut()),
+            buffer: UnsafeCell::new(vec![0u8; bytes].into_boxed_slice()),
         })
     }
 
-    /// Its index in the subscription's table.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// True between a successful [`RecvOp::post`] and [`RecvOp::completed`].
-    pub fn in_flight(&self) -> bool {
-        self.in_flight
-    }
-
-    /// The OVERLAPPED pointer completions of this operation carry.
-    pub fn overlapped_ptr(&self) -> *const OVERLAPPED {
-        &self.overlapped
-    }
-
-    /// Sends the receive IOCTL. On success the request is in flight and will
-    /// produce exactly one completion packet on the handle's port.
-    pub fn post(&mut self, device: &OwnedHandle, code: u32) -> io::Result<()> {
-        assert!(!self.in_flight, "RecvOp posted twice");
-        // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
-        self.overlapped = unsafe { std::mem::zeroed() };
-        // SAFETY: `self` is boxed (fixed address) and the subscription keeps
-        // it, untouched, until the completion packet is dequeued; the buffer
-        // lives as long as `self`.
-        let ok = unsafe {
-            DeviceIoControl(
-                device.as_raw_handle() as HANDLE,
-                code,
-                std::ptr::null(),
-                0,
-                self.buffer.as_mut_ptr().cast(),
-                self.buffer.len() as u32,
-                std::ptr::null_mut(),
-                &mut self.overlapped,
-            )
+    /// Sends the receive IOCTL `code` on `device` (open, bound to a
+    /// completion port). On success the operation belongs to the kernel
+    /// until exactly one completion packet carrying [`RecvOp::overlapped_ptr`]
+    /// is dequeued, whether it completed at once or pended; on failure
+    /// nothing was queued and it comes back at once.
+    pub fn post(mut self: Box<Self>, device: HANDLE, code: u32) -> Result<NonNull<RecvOp>, (Box<RecvOp>, Failure)> {
+        self.overlapped.reset();
+        let (buffer, len) = {
+            let buffer = self.buffer.get_mut();
+            (buffer.as_mut_ptr(), buffer.len())
         };
-        // SAFETY: no precondition.
-        if ok == 0 && unsafe { GetLastError() } != ERROR_IO_PENDING {
-            return Err(io::Error::last_os_error());
+        let op = NonNull::from(Box::leak(self));
+        let overlapped = RecvOp::overlapped_ptr(op);
+        // SAFETY: the handle is open; the buffer and the OVERLAPPED live in
+        // the leaked box, which stays where it is, unfreed and unreferenced
+        // (but for its OVERLAPPED cell), until `reclaim` after the
+        // completion packet, or is taken back below if the call failed.
+        let started = unsafe { device_io_control(device, code, std::ptr::null(), 0, buffer, len, overlapped) };
+        match started {
+            Started::Failed(failure) => {
+                // SAFETY: nothing was queued: the kernel keeps no pointer to
+                // the operation, and `op` came from `Box::leak` above.
+                Err((unsafe { Box::from_raw(op.as_ptr()) }, failure))
+            }
+            Started::Completed(_) | Started::Pending => Ok(op),
         }
-        self.in_flight = true;
-        Ok(())
     }
 
-    /// Asks the driver to cancel this request. Cancellation is a request:
-    /// the operation stays in flight until its completion packet arrives.
-    pub fn cancel(&self, device: &OwnedHandle) {
-        if self.in_flight {
-            // SAFETY: the OVERLAPPED identifies our own request on `device`;
-            // failure (already completed) is harmless.
-            unsafe { CancelIoEx(device.as_raw_handle() as HANDLE, &self.overlapped) };
-        }
+    /// The OVERLAPPED pointer the completion of operation `op` carries.
+    pub fn overlapped_ptr(op: NonNull<RecvOp>) -> *mut OVERLAPPED {
+        op.as_ptr().cast()
     }
 
-    /// Records that the completion packet arrived; returns the NTSTATUS and
-    /// the bytes the driver wrote.
-    pub fn completed(&mut self, bytes: u32) -> (i32, &[u8]) {
-        self.in_flight = false;
-        let status = self.overlapped.Internal as i32;
-        let len = (bytes as usize).min(self.buffer.len());
-        (status, &self.buffer[..len])
+    /// Asks the driver to cancel operation `op`. Cancellation is a request:
+    /// the operation stays with the kernel until its completion packet.
+    ///
+    /// # Safety
+    ///
+    /// `op` was returned by [`RecvOp::post`] on `device` and not reclaimed.
+    pub unsafe fn cancel(op: NonNull<RecvOp>, device: HANDLE) {
+        // SAFETY: per the contract the operation is alive, so its OVERLAPPED
+        // identifies our own request on `device`. Failure (it completed
+        // meanwhile) is harmless.
+        unsafe { CancelIoEx(device, RecvOp::overlapped_ptr(op)) };
     }
 
-    /// The bytes of the last completion (valid until the next post).
-    pub fn data(&self, bytes: usize) -> &[u8] {
-        &self.buffer[..bytes.min(self.buffer.len())]
+    /// Takes operation `op` back from the kernel.
+    ///
+    /// # Safety
+    ///
+    /// `op` was returned by [`RecvOp::post`], its completion packet has been
+    /// dequeued, and it is reclaimed once.
+    pub unsafe fn reclaim(op: NonNull<RecvOp>) -> Box<RecvOp> {
+        // SAFETY: per the contract the kernel is done with it and nothing
+        // else owns it; it came from `Box::leak`.
+        unsafe { Box::from_raw(op.as_ptr()) }
+    }
+
+    /// The NTSTATUS the request completed with.
+    pub fn status(&self) -> i32 {
+        self.overlapped.status()
+    }
+}
+
+impl RecvBuffer for RecvOp {
+    fn filled(&self, bytes: usize) -> &[u8] {
+        // SAFETY: a `RecvOp` is reachable by reference only while it is
+        // owned (a `Box` not with the kernel), so nothing writes the buffer
+        // while this borrow lives.
+        let buffer = unsafe { &*self.buffer.get() };
+        &buffer[..bytes.min(buffer.len())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>() {}
+
+    #[test]
+    fn operations_and_requests_move_between_threads() {
+        send::<Box<RecvOp>>();
+        send::<crate::raw::Request>();
+        send::<crate::Subscription>();
+    }
+
+    #[test]
+    fn a_completions_overlapped_pointer_is_its_operation() {
+        let op = NonNull::from(Box::leak(RecvOp::new(64)));
+        // SAFETY: `op` is alive (leaked just above) and not with the kernel.
+        let field = unsafe { op.as_ref().overlapped.as_ptr() };
+        assert_eq!(RecvOp::overlapped_ptr(op), field);
+        assert_eq!(field.cast::<RecvOp>(), op.as_ptr());
+        // SAFETY: never posted; reclaimed once.
+        drop(unsafe { RecvOp::reclaim(op) });
     }
 }
