@@ -8,9 +8,9 @@
 use std::fmt;
 
 /// The device every command reaches unless told otherwise.
-pub const DEFAULT_DEVICE: &str = "kchan";
+pub const DEFAULT_DEVICE: &str = kchan::proto::DEVICE_NAME;
 /// The service `kchan driver` manages unless told otherwise.
-pub const DEFAULT_SERVICE: &str = "kchan";
+pub const DEFAULT_SERVICE: &str = kchan::proto::SERVICE_NAME;
 
 /// A kchan device, by the name its driver created (`\\.\NAME`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -95,7 +95,7 @@ fn image_path(sys: Option<&Path>) -> Result<PathBuf, String> {
         return Ok(path);
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let beside = exe.with_file_name("kchan.sys");
+    let beside = exe.with_file_name(kchan::proto::DRIVER_FILE);
     if beside.exists() {
         return Ok(beside);
     }

@@ -7,7 +7,9 @@
 
 /// The `kchan.sys` service name (`HKLM\System\CurrentControlSet\Services\kchan`).
 pub const SERVICE_NAME: &str = "kchan";
-/// The `kchan.sys` device, as user mode opens it.
+/// The `kchan.sys` device's name: `\Device\kchan` in the kernel.
+pub const DEVICE_NAME: &str = "kchan";
+/// The `kchan.sys` device, as user mode opens it (`\\.\` and [`DEVICE_NAME`]).
 pub const DEVICE_PATH: &str = r"\\.\kchan";
 /// The file name of the driver image.
 pub const DRIVER_FILE: &str = "kchan.sys";
@@ -37,3 +39,15 @@ impl core::fmt::Display for ServiceKey<'_> {
         write!(f, r"System\CurrentControlSet\Services\{}", self.0)
     }
 }
+
+// The path is written out (a `const` cannot join two `&str`); it must stay
+// the name behind `\\.\`.
+const _: () = {
+    let (path, name) = (DEVICE_PATH.as_bytes(), DEVICE_NAME.as_bytes());
+    assert!(path.len() == 4 + name.len());
+    let mut i = 0;
+    while i < name.len() {
+        assert!(path[4 + i] == name[i]);
+        i += 1;
+    }
+};

@@ -40,8 +40,7 @@ static DEVICE: AtomicPtr<KchanDevice> = AtomicPtr::new(ptr::null_mut());
 static GENERATOR: Generator = Generator::new();
 
 /// The device name: `\Device\kchan`, `\\.\kchan`.
-const NAME: &str = "kchan";
-const _: () = assert!(leak_report::same(kchan_proto::DEVICE_PATH.as_bytes(), b"\\\\.\\kchan"));
+const NAME: &str = kchan_proto::DEVICE_NAME;
 
 /// Driver entry point. IRQL = PASSIVE_LEVEL, system thread.
 ///

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The path of the kchan device.
-pub const DEVICE_PATH: &str = r"\\.\kchan";
+pub const DEVICE_PATH: &str = kchan_proto::DEVICE_PATH;
 
 /// An open handle on the kchan device, opened for overlapped I/O.
 ///

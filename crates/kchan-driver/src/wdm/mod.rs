@@ -84,7 +84,7 @@ impl<'a> Options<'a> {
 impl Default for Options<'_> {
     fn default() -> Self {
         Options {
-            name: "kchan",
+            name: kchan_proto::DEVICE_NAME,
             config: Config::default(),
             registry_path: ptr::null(),
             hooks: None,
