@@ -26,6 +26,7 @@ mod kernel;
 mod registry;
 mod status_check;
 mod timer;
+mod unload_report;
 
 pub use clock::KernelClock;
 pub use kernel::Wdm;
@@ -41,8 +42,10 @@ use kchan_km::ffi::{
 };
 use kchan_km::irp::Irp;
 use kchan_km::kprintln;
+use kchan_km::pool::PoolAllocator;
 use kchan_km::sync::SpinLock;
 use kchan_km::thread::SystemThread;
+use unload_report::UnloadReport;
 
 /// Longest device name, in characters.
 pub const NAME_MAX: usize = 48;
@@ -62,11 +65,31 @@ pub struct Options<'a> {
     /// `GEN_START`/`GEN_STOP` and extra `STATS` fields; `None` answers
     /// those two requests `STATUS_NOT_SUPPORTED`.
     pub hooks: Option<&'static dyn SourceHooks>,
+    /// The driver image's allocator, whose live counts
+    /// [`KchanDevice::destroy`] writes under the service key
+    /// (`registry_path`) when it is done: the unload report
+    /// (`kchan_proto::LEAK_ALLOCS_VALUE`, `kchan_proto::LEAK_BYTES_VALUE`).
+    /// `None`, or no registry path: no report.
+    pub unload_report: Option<&'static PoolAllocator>,
+}
+
+impl<'a> Options<'a> {
+    /// The defaults, for the device `name` of the driver whose service key
+    /// is `registry_path` (`DriverEntry`'s second argument, or null).
+    pub fn new(name: &'a str, registry_path: *const UnicodeString) -> Self {
+        Options { name, registry_path, ..Options::default() }
+    }
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { name: kchan_proto::DEVICE_NAME, config: Config::default(), registry_path: ptr::null(), hooks: None }
+        Options {
+            name: kchan_proto::DEVICE_NAME,
+            config: Config::default(),
+            registry_path: ptr::null(),
+            hooks: None,
+            unload_report: None,
+        }
     }
 }
 
@@ -109,6 +132,8 @@ pub struct KchanDevice {
     /// Set by `destroy`: the timer thread exits.
     stop: AtomicBool,
     timer: SpinLock<Option<SystemThread>>,
+    /// Written by `destroy` once the device is gone.
+    report: Option<UnloadReport>,
 }
 
 // The extension follows DEVICE_OBJECT (0x148 bytes) in one allocation, so
@@ -117,7 +142,7 @@ const _: () = assert!(core::mem::align_of::<KchanDevice>() <= 8);
 
 // SAFETY: every field is shareable between threads: the core synchronizes
 // itself, `object` is only read (its target lives as long as the device),
-// `link` is only read, the rest are atomics and locks.
+// `link` and `report` are only read, the rest are atomics and locks.
 unsafe impl Sync for KchanDevice {}
 // SAFETY: as above.
 unsafe impl Send for KchanDevice {}
@@ -145,6 +170,8 @@ impl KchanDevice {
             config.ring_budget_bytes = budget;
         }
         let core = Device::new(KernelClock::new(), config, options.hooks)?;
+        // SAFETY: null or the service key (caller); PASSIVE_LEVEL.
+        let report = options.unload_report.and_then(|pool| unsafe { UnloadReport::new(options.registry_path, pool) });
 
         let mut object = ptr::null_mut();
         let mut device_name = name.unicode();
@@ -170,7 +197,14 @@ impl KchanDevice {
         let slot = unsafe { (*object).device_extension.cast::<KchanDevice>() };
         // SAFETY: as above: valid for writes, unshared.
         unsafe {
-            slot.write(KchanDevice { core, object, link, stop: AtomicBool::new(false), timer: SpinLock::new(None) })
+            slot.write(KchanDevice {
+                core,
+                object,
+                link,
+                stop: AtomicBool::new(false),
+                timer: SpinLock::new(None),
+                report,
+            })
         };
         // SAFETY: initialized at its final address (the extension never
         // moves), not yet shared.
@@ -213,6 +247,12 @@ impl KchanDevice {
         &self.core
     }
 
+    /// The device object, for a driver that routes requests itself: those
+    /// sent to it go to [`dispatch`].
+    pub fn object(&self) -> *mut DeviceObject {
+        self.object
+    }
+
     /// Publishes one event to every subscriber whose filter has `kind`. Any
     /// IRQL <= DISPATCH_LEVEL; neither allocates nor blocks. Returns how
     /// many subscribers got it.
@@ -235,7 +275,8 @@ impl KchanDevice {
     /// waits for those in progress, stops the driver's source (hooks) and
     /// the timer, closes every subscriber (completing its receives), waits
     /// for every receive to be completed — each wait without a time limit —
-    /// then frees the channel and deletes link and device. Works with
+    /// then frees the channel, deletes link and device, and writes the
+    /// unload report if [`Options::unload_report`] asked for one. Works with
     /// handles still open (Wine unloads regardless). Returns how many
     /// subscribers it closed. IRQL = PASSIVE_LEVEL.
     ///
@@ -255,9 +296,13 @@ impl KchanDevice {
             thread.join();
         }
         let closed = dev.core.close_all();
-        // SAFETY: nothing of the device runs any more (dispatch drained,
-        // timer joined, receives completed).
+        let report = dev.report; // a copy: the device's memory goes next
+                                 // SAFETY: nothing of the device runs any more (dispatch drained,
+                                 // timer joined, receives completed).
         unsafe { dev.delete(true) };
+        if let Some(report) = report {
+            report.write();
+        }
         closed
     }
 
