@@ -194,7 +194,11 @@ impl<K: Kernel> Device<K> {
     }
 
     /// Frees memory a subscriber gave up, returning its ring to the budget.
-    /// IRQL = PASSIVE_LEVEL (outside the lock).
+    /// Outside the lock, IRQL <= DISPATCH_LEVEL: dispatch routines and
+    /// unload call it at PASSIVE_LEVEL; a cancel routine, at the IRQL of
+    /// `IoCancelIrp`'s caller, frees the queue of a subscriber whose close
+    /// it finished (its ring went at the close; nonpaged pool may be freed
+    /// up to DISPATCH_LEVEL).
     pub(crate) fn free(&self, detached: Detached<Recv<K>>) {
         let bytes = detached.ring_bytes();
         drop(detached);
