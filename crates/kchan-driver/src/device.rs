@@ -113,7 +113,8 @@ impl<K: Kernel> Device<K> {
     pub unsafe fn init(&self) {
         // SAFETY: final address, not shared (caller).
         unsafe { self.channel.init() };
-        // SAFETY: as above.
+        // SAFETY: `dispatch` is a field of `self`: at its final address,
+        // not yet shared (caller).
         unsafe { self.dispatch.init() };
     }
 
