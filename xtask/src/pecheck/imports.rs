@@ -183,4 +183,17 @@ mod tests {
         let unknown = date(&["KchanNoSuchFunction".to_string()], NTDDI_MINIMUM).unwrap();
         assert_eq!(unknown.undated, vec!["KchanNoSuchFunction".to_string()]);
     }
+
+    #[test]
+    fn images_are_dated_from_several_threads_at_once() {
+        // `cargo test` checks several images at once in one process.
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| date(&["IoCreateDevice".to_string()], NTDDI_MINIMUM).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), Ok(Dating::default()));
+        }
+    }
 }
