@@ -394,6 +394,10 @@ impl<R: Request> Subscriber<R> {
         self.counters = SubscriberStats { ring_capacity: cap, max_in_flight: k, ..old.counters };
         self.counters.ring_high_water = new_ring.used() as u64;
         self.armed = old.armed;
+        // The consumer's working K (it still counts as consuming, and an
+        // adaptive policy re-arms only once that many are back), within the
+        // new K.
+        self.pending_high_water = old.pending_high_water.min(self.queue.capacity());
         self.completed_at = old.completed_at;
         self.turnaround_ticks = old.turnaround_ticks;
         Ok(())

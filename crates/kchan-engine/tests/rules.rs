@@ -550,6 +550,48 @@ fn reconfigure_keeps_records_and_receives() {
 }
 
 #[test]
+fn reconfigure_keeps_a_consumer_counted_as_consuming() {
+    // A waiting source waits for a subscriber that has had receives
+    // pending: a reconfigure does not make it look idle.
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(256, 4));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 104), &mut sink).unwrap();
+    for i in 0..4u8 {
+        ch.publish(1, &[i; 32], &mut sink); // the first completes the receive; 3 stay (168 bytes)
+    }
+    assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "256 - 168 bytes left");
+    let same = Subscriber::prepare(&cfg(256, 4), ch.limits()).unwrap();
+    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "still consuming, still 88 bytes left");
+}
+
+#[test]
+fn reconfigure_keeps_an_adaptive_consumers_working_k() {
+    // Re-armed only once all the consumer's receives are back, before and
+    // after a reconfigure alike.
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..3 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"a", &mut sink);
+    ch.publish(1, b"b", &mut sink);
+    clock.set(1000);
+    ch.on_timer(1000, &mut sink);
+    assert_eq!(sink.0.len(), 2, "two completions in transit, one receive pending");
+    let same = Subscriber::prepare(&policy_cfg(CompletionPolicy::Adaptive), ch.limits()).unwrap();
+    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    ch.post(id, Req::new(10, 4096), &mut sink).unwrap(); // the consumer returns one
+    ch.publish(1, b"c", &mut sink);
+    assert_eq!(sink.0.len(), 2, "one completion still in transit: hold");
+    ch.post(id, Req::new(11, 4096), &mut sink).unwrap(); // and the other
+    assert_eq!(sink.0.len(), 3, "all receives back: re-armed");
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
 fn channel_stats_sum_subscribers() {
     let (mut ch, _) = channel();
     let a = subscribe(&mut ch, cfg(4096, 4));

@@ -75,7 +75,8 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, registry: *
     DEVICE.store(ptr::from_ref(dev).cast_mut(), Ordering::Release);
     // SAFETY: our driver object, in DriverEntry.
     unsafe { wdm::route(driver) };
-    // SAFETY: as above.
+    // SAFETY: our driver object, in DriverEntry: its unload routine is ours
+    // to set.
     unsafe { (*driver).driver_unload = Some(driver_unload) };
     kprintln!("loaded (pool live: {:?})", POOL.stats());
     status::SUCCESS

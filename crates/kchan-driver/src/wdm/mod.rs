@@ -144,7 +144,9 @@ const _: () = assert!(core::mem::align_of::<KchanDevice>() <= 8);
 // itself, `object` is only read (its target lives as long as the device),
 // `link` and `report` are only read, the rest are atomics and locks.
 unsafe impl Sync for KchanDevice {}
-// SAFETY: as above.
+// SAFETY: no field has thread affinity: the core's locks and events, the
+// atomics and the thread reference may be used and dropped from any thread;
+// `object` and `link` are plain data.
 unsafe impl Send for KchanDevice {}
 
 impl KchanDevice {
@@ -195,7 +197,8 @@ impl KchanDevice {
         // SAFETY: the device was just created; its extension is ours and
         // unshared, sized and aligned for a `KchanDevice` (checked above).
         let slot = unsafe { (*object).device_extension.cast::<KchanDevice>() };
-        // SAFETY: as above: valid for writes, unshared.
+        // SAFETY: `slot` is the new extension: valid for writes of a
+        // `KchanDevice` (sized and aligned for one), unshared.
         unsafe {
             slot.write(KchanDevice {
                 core,
@@ -209,7 +212,8 @@ impl KchanDevice {
         // SAFETY: initialized at its final address (the extension never
         // moves), not yet shared.
         let dev = unsafe { &*slot };
-        // SAFETY: as above.
+        // SAFETY: the core is in the extension, which never moves, and no
+        // request or thread can reach it yet.
         unsafe { dev.core.init() };
         // SAFETY: our new device; PASSIVE_LEVEL.
         unsafe { secure(object) };
