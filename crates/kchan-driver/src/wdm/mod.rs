@@ -33,12 +33,13 @@ pub use kernel::Wdm;
 
 use crate::device::{Config, Device, SourceHooks};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kchan_km::ffi::{
-    status, DeviceObject, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink,
-    Irp as RawIrp, ObOpenObjectByPointer, UnicodeString, ZwClose, ZwSetSecurityObject, DACL_SECURITY_INFORMATION,
-    DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, HANDLE, IRP_MJ_CLEANUP,
-    IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS, OBJ_KERNEL_HANDLE, WRITE_DAC,
+    status, DeviceObject, DriverDispatch, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
+    IoDeleteSymbolicLink, Irp as RawIrp, ObOpenObjectByPointer, UnicodeString, ZwClose, ZwSetSecurityObject,
+    DACL_SECURITY_INFORMATION, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN,
+    HANDLE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS,
+    OBJ_KERNEL_HANDLE, WRITE_DAC,
 };
 use kchan_km::irp::Irp;
 use kchan_km::kprintln;
@@ -292,6 +293,10 @@ impl KchanDevice {
         // SAFETY: a live device (caller).
         let dev = unsafe { &*dev };
         dev.core.stop_dispatch();
+        // SAFETY: our device object, not yet deleted.
+        let driver = unsafe { (*dev.object).driver_object };
+        // SAFETY: the driver object outlives DriverUnload; PASSIVE_LEVEL.
+        unsafe { unroute(driver) };
         // Release: pairs with the timer thread's Acquire load.
         dev.stop.store(true, Ordering::Release);
         crate::kernel::Event::set(dev.core.timer_wake());
@@ -373,8 +378,59 @@ unsafe fn secure(object: *mut DeviceObject) {
 pub unsafe fn route(driver: *mut DriverObject) {
     // SAFETY: the dispatch table is ours to fill in DriverEntry (caller).
     let d = unsafe { &mut *driver };
-    for major in [IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_DEVICE_CONTROL] {
+    if let Some(default) = d.major_function[IRP_MJ_DEVICE_CONTROL].filter(|f| !is_ours(*f)) {
+        // Relaxed: written in DriverEntry, read in DriverUnload, which the
+        // kernel orders after it.
+        IO_MANAGER_DEFAULT.store(default as *mut (), Ordering::Relaxed);
+    }
+    for major in ROUTED {
         d.major_function[major] = Some(dispatch);
+    }
+}
+
+/// Whether `f` is [`dispatch`].
+fn is_ours(f: DriverDispatch) -> bool {
+    core::ptr::fn_addr_eq(f, dispatch as DriverDispatch)
+}
+
+/// The requests [`route`] sends to [`dispatch`].
+const ROUTED: [usize; 4] = [IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_DEVICE_CONTROL];
+
+/// The I/O manager's routine for requests a driver does not handle (what
+/// the dispatch table held before [`route`]; Windows' and Wine's fail the
+/// request with `STATUS_INVALID_DEVICE_REQUEST`). Null until `route` ran.
+static IO_MANAGER_DEFAULT: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+/// Points the entries [`route`] set back at the I/O manager's default
+/// routine, for `DriverUnload` once dispatch has drained.
+///
+/// Windows sends no request to a driver whose unload has begun. Wine can:
+/// its request loop may have fetched an IRP for the device before the
+/// service thread ran DriverUnload, and call the table after the image is
+/// unmapped. With the default routine there, such a late request fails
+/// instead of executing unmapped memory. (A request already inside our
+/// code when the image goes away cannot be helped from here.)
+///
+/// # Safety
+/// `driver` is the live driver object. IRQL = PASSIVE_LEVEL.
+unsafe fn unroute(driver: *mut DriverObject) {
+    // Relaxed: see `IO_MANAGER_DEFAULT`.
+    let default = IO_MANAGER_DEFAULT.load(Ordering::Relaxed);
+    if default.is_null() || driver.is_null() {
+        return;
+    }
+    // SAFETY: a non-null value stored by `route` came from a `DriverDispatch`.
+    let default: DriverDispatch = unsafe { core::mem::transmute::<*mut (), DriverDispatch>(default) };
+    for major in ROUTED {
+        // SAFETY: the driver object lives until after DriverUnload; the
+        // entry is a pointer-sized aligned slot, written in one store that
+        // Wine's request loop reads whole.
+        let slot = unsafe { &raw mut (*driver).major_function[major] };
+        // SAFETY: as above.
+        if unsafe { slot.read_volatile() }.is_some_and(is_ours) {
+            // SAFETY: as above.
+            unsafe { slot.write_volatile(Some(default)) };
+        }
     }
 }
 
