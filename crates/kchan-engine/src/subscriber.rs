@@ -118,10 +118,7 @@ impl<R: Request> Subscriber<R> {
 
     /// Publish time of the oldest undelivered record (or loss).
     fn oldest(&self) -> Option<u64> {
-        match self.ring.as_ref().and_then(Ring::front) {
-            Some(h) => Some(h.timestamp),
-            None => self.tail_gap.map(|(_, ts)| ts),
-        }
+        self.ring.as_ref().and_then(Ring::oldest_timestamp).or_else(|| self.tail_gap.map(|(_, ts)| ts))
     }
 
     /// Record bytes a publish can store now without a loss (a pending tail

@@ -627,3 +627,37 @@ fn publish_at_stamps_records_with_the_callers_reading() {
     assert_eq!(stamps, [7, 5], "publish reads the clock; publish_at uses the given stamp");
     assert!(ch.check_invariant(id));
 }
+
+#[test]
+fn coalesce_deadline_counts_from_the_oldest_record_behind_an_overwrite_gap() {
+    // A drop-oldest gap carries the time of its loss, later than the records
+    // left behind it: the deadline must still run from the oldest of those.
+    let (mut ch, clock) = channel();
+    let c = kchan_engine::proto::SubscribeConfig {
+        overflow: OverflowPolicy::DropOldest as u32,
+        completion: CompletionPolicy::Coalesce as u32,
+        min_records: 5,
+        max_delay_us: 5,
+        fill_percent: 100,
+        ..cfg(256, 1)
+    };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    for _ in 0..3 {
+        ch.publish(1, &[0; 9], &mut sink); // 40-byte records at t=0
+    }
+    clock.set(10);
+    for _ in 0..2 {
+        ch.publish(1, &[1; 41], &mut sink); // 72 bytes: the second overwrites seq 0 and 1
+    }
+    assert!(sink.0.is_empty(), "4 records, min_records 5: held");
+    assert_eq!(ch.stats(id).unwrap().dropped_overwritten, 2);
+    assert_eq!(ch.next_deadline(), Some(50), "seq 2 was published at 0");
+    ch.on_timer(50, &mut sink);
+    let (r, o) = sink.0.pop().expect("completed at seq 2's deadline");
+    let recs = decode(&r, o);
+    assert_eq!(recs[0], Rec::Gap { first: 0, count: 2, reason: GapReason::Overwritten });
+    assert_eq!(recs[1..], [ev(2, &[0; 9]), ev(3, &[1; 41]), ev(4, &[1; 41])]);
+    assert_eq!(ch.next_deadline(), None);
+}
