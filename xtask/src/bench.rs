@@ -111,9 +111,7 @@ pub fn run(args: Args) -> Result<()> {
     let sys = crate::build::all()?;
     let engine = engine_figures(args.quick);
 
-    let _server = prefix.persistent_server()?;
-    crate::driver::install(&prefix, &sys)?;
-    crate::driver::start(&prefix)?;
+    let _server = crate::driver::load_in_session(&prefix, &sys)?;
     let exe = crate::build::windows_release_dir().join("kchan-bench.exe");
     let bench = Bench { prefix: &prefix, exe, plan: Plan::new(args.quick) };
     let results = bench.all()?;

@@ -22,9 +22,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::setup::run()?;
     let prefix = Prefix::ensure()?;
     let sys = crate::build::all()?;
-    let _server = prefix.persistent_server()?;
-    crate::driver::install(&prefix, &sys)?;
-    crate::driver::start(&prefix)?;
+    let _server = crate::driver::load_in_session(&prefix, &sys)?;
     let exe = crate::build::cli_exe();
     let exe = exe.to_string_lossy();
     let seconds = args.seconds.to_string();

@@ -93,6 +93,16 @@ fn wait_for(prefix: &Prefix, service: &str, want: &str) -> Result<()> {
     }
 }
 
+/// Starts a Wine session that lives until the returned guard is dropped,
+/// and loads `kchan.sys` into it: what `demo`, `bench` and `tail-rate` run
+/// their programs against.
+pub fn load_in_session<'a>(prefix: &'a Prefix, sys: &std::path::Path) -> Result<crate::wine::ServerGuard<'a>> {
+    let server = prefix.persistent_server()?;
+    install(prefix, sys)?;
+    start(prefix)?;
+    Ok(server)
+}
+
 /// Copies `kchan.sys` into the prefix and creates the `kchan` service if it is new.
 pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
     install_service(prefix, sys, SERVICE)

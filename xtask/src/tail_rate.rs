@@ -60,9 +60,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::setup::run()?;
     let prefix = Prefix::ensure()?;
     let sys = crate::build::all()?;
-    let _server = prefix.persistent_server()?;
-    crate::driver::install(&prefix, &sys)?;
-    crate::driver::start(&prefix)?;
+    let _server = crate::driver::load_in_session(&prefix, &sys)?;
     let dir = crate::target_dir().join("tail-rate");
     std::fs::create_dir_all(&dir)?;
     println!("| payload | generator rate | output | events/s written | lost |");

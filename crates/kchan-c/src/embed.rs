@@ -40,7 +40,8 @@ pub(crate) unsafe fn create(
     if (size as usize) < core::mem::size_of::<KchanConfig>() {
         return status::INVALID_PARAMETER;
     }
-    // SAFETY: as above: a whole version-1 config.
+    // SAFETY: a valid pointer (caller) to a config whose `size`, just
+    // checked, covers all of version 1.
     let config = unsafe { &*config };
     let mut name_buf = [0u8; NAME_MAX];
     // SAFETY: `config.name` is null or a valid string (caller).

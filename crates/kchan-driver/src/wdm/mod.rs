@@ -422,13 +422,13 @@ unsafe fn unroute(driver: *mut DriverObject) {
     // SAFETY: a non-null value stored by `route` came from a `DriverDispatch`.
     let default: DriverDispatch = unsafe { core::mem::transmute::<*mut (), DriverDispatch>(default) };
     for major in ROUTED {
-        // SAFETY: the driver object lives until after DriverUnload; the
-        // entry is a pointer-sized aligned slot, written in one store that
-        // Wine's request loop reads whole.
+        // SAFETY: the driver object is live until after DriverUnload (caller).
         let slot = unsafe { &raw mut (*driver).major_function[major] };
-        // SAFETY: as above.
+        // SAFETY: `slot` points into the live driver object: an aligned,
+        // pointer-sized entry.
         if unsafe { slot.read_volatile() }.is_some_and(is_ours) {
-            // SAFETY: as above.
+            // SAFETY: as for the read; one aligned pointer-sized store, which
+            // a request loop reading the entry at the same time sees whole.
             unsafe { slot.write_volatile(Some(default)) };
         }
     }
