@@ -34,6 +34,19 @@ impl Rng {
     }
 }
 
+/// Cancels one outstanding receive, chosen at random, if there is one
+/// (`IoCancelIrp` from this thread).
+fn cancel_one(io: &FakeIo, outstanding: &Mutex<Vec<Arc<IrpCell>>>, rng: &mut Rng) {
+    let victim = {
+        let mut list = outstanding.lock().unwrap();
+        let n = list.len() as u64;
+        (n > 0).then(|| list.swap_remove(rng.below(n) as usize))
+    };
+    if let Some(cell) = victim {
+        io.cancel(&cell);
+    }
+}
+
 fn config() -> Config {
     let limits = Limits { max_subscribers: 8, max_payload: 64, max_ring_bytes: 1 << 16, max_in_flight: 4 };
     Config {
@@ -76,16 +89,7 @@ fn client(io: &FakeIo, handles: &[FakeHandle], outstanding: &Mutex<Vec<Arc<IrpCe
                     outstanding.lock().unwrap().push(sent.irp);
                 }
             }
-            5 | 6 => {
-                let victim = {
-                    let mut list = outstanding.lock().unwrap();
-                    let n = list.len() as u64;
-                    (n > 0).then(|| list.swap_remove(rng.below(n) as usize))
-                };
-                if let Some(cell) = victim {
-                    io.cancel(&cell);
-                }
-            }
+            5 | 6 => cancel_one(io, outstanding, &mut rng),
             7 | 8 => {
                 let kind = rng.below(6) as u16;
                 io.ioctl(h, IOCTL_INJECT, &inject_message(&[(kind, b"stress"), (kind, b"more")]), 0);
@@ -207,16 +211,7 @@ fn unload_while_threads_send_requests_and_cancel() {
                                 }
                                 sent.lock().unwrap().push(r.irp);
                             }
-                            4 | 5 => {
-                                let victim = {
-                                    let mut list = outstanding.lock().unwrap();
-                                    let n = list.len() as u64;
-                                    (n > 0).then(|| list.swap_remove(rng.below(n) as usize))
-                                };
-                                if let Some(cell) = victim {
-                                    io.cancel(&cell);
-                                }
-                            }
+                            4 | 5 => cancel_one(&io, &outstanding, &mut rng),
                             _ => {
                                 io.ioctl(h, IOCTL_INJECT, &inject_message(&[(rng.below(6) as u16, b"x")]), 0);
                             }
