@@ -1,76 +1,10 @@
-//! All link configuration of `kchan.sys`, so that
-//! `cargo build -p kchan-sys --target x86_64-pc-windows-gnu --release`
-//! alone produces a loadable driver
-//! (`target/x86_64-pc-windows-gnu/release/kchan_sys.dll`, installed as
-//! `kchan.sys`). A driver of its own built on the kchan library needs the
-//! same settings.
-//!
-//! - A native-subsystem PE with entry `DriverEntry`, importing only
-//!   `ntoskrnl.exe` and `hal.dll`: no C runtime, no start files.
-//! - rustc's windows-gnu target always appends user-mode libraries
-//!   (`-lmsvcrt -lmingwex -lmingw32 -lgcc -luser32 -lkernel32`, plus
-//!   `-lgcc_eh -l:libpthread.a` or `-lgcc_s`). Empty archives with those
-//!   names, generated into `OUT_DIR/shadow` and searched before mingw's own
-//!   directory, make them resolve to nothing; otherwise `memcpy` and friends
-//!   would be imported from `msvcrt.dll`. `-lntoskrnl` provides `memcpy`,
-//!   `memset`, `memmove`, `memcmp`.
-//!
-//! On other targets nothing is configured: the crate is empty there.
-
-use std::env;
-use std::fs;
-use std::path::PathBuf;
-
-/// Libraries the windows-gnu target links by default, shadowed by empty
-/// archives. `ssp`/`ssp_nonshared`/`advapi32`/`ntdll` are not linked by rustc
-/// today; shadowing them is harmless and keeps a future default from
-/// silently adding a user-mode import.
-const SHADOWED: &[&str] = &[
-    "msvcrt",
-    "mingwex",
-    "mingw32",
-    "gcc",
-    "gcc_eh",
-    "gcc_s",
-    "pthread",
-    "user32",
-    "kernel32",
-    "advapi32",
-    "ntdll",
-    "ssp",
-    "ssp_nonshared",
-];
-
-/// Linker arguments (gcc driver syntax).
-const LINK_ARGS: &[&str] = &[
-    "-nostdlib",
-    "-nostartfiles",
-    "-Wl,--subsystem,native",
-    "-Wl,--entry,DriverEntry",
-    "-Wl,--image-base,0x140000000",
-    "-Wl,--dynamicbase",
-    "-Wl,--nxcompat",
-    "-Wl,--file-alignment,0x200",
-    "-Wl,--section-alignment,0x1000",
-    "-Wl,--gc-sections",
-    "-Wl,--no-undefined",
-    "-lntoskrnl",
-    "-lhal",
-];
+//! Links the cdylib as a driver image, so that `cargo build -p kchan-sys
+//! --target x86_64-pc-windows-gnu --release` alone produces a loadable
+//! driver (`target/x86_64-pc-windows-gnu/release/kchan_sys.dll`, installed
+//! as `kchan.sys`). The settings, and why each is needed, are in
+//! `kchan-build`, shared by every driver image of the project. On other
+//! targets nothing is configured: the crate is empty there.
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
-    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
-        return;
-    }
-    let shadow = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("shadow");
-    fs::create_dir_all(&shadow).expect("create shadow dir");
-    for lib in SHADOWED {
-        // "!<arch>\n" is a complete, empty ar archive.
-        fs::write(shadow.join(format!("lib{lib}.a")), b"!<arch>\n").expect("write empty archive");
-    }
-    println!("cargo:rustc-link-search=native={}", shadow.display());
-    for arg in LINK_ARGS {
-        println!("cargo:rustc-cdylib-link-arg={arg}");
-    }
+    kchan_build::configure_driver_cdylib();
 }

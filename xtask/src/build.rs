@@ -1,10 +1,11 @@
 //! Builds: the native crates, the driver image and the Windows programs.
 //!
 //! Windows artifacts are built in release mode (one build shared by `test`,
-//! `demo`, `bench` and `package`). Every driver image ([`DRIVER_IMAGES`])
-//! gets its PE checksum and is checked by [`crate::pecheck`]; a failing
-//! check fails the build. Cargo's own progress is shown: a first build takes
-//! minutes.
+//! `demo`, `bench` and `package`). Every driver image is listed once, in
+//! [`DRIVER_IMAGES`]: Rust ones are cdylib crates, C ones are linked here
+//! with mingw against the `kchan-c` static library. Each gets its PE
+//! checksum and is checked by [`crate::pecheck`]; a failing check fails the
+//! build. Cargo's own progress is shown: a first build takes minutes.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -15,14 +16,9 @@ pub fn windows_release_dir() -> PathBuf {
     crate::target_dir().join(crate::WINDOWS_TARGET).join("release")
 }
 
-/// Every driver image the build makes: (the package that builds it, the
-/// file cargo writes, the `.sys` it is installed as). The image checks, the
-/// package and the harness take the list from here.
-pub const DRIVER_IMAGES: &[(&str, &str, &str)] = &[("kchan-sys", "kchan_sys.dll", kchan_proto::DRIVER_FILE)];
-
 /// The driver image, after [`driver_image`] has built it.
 pub fn sys_path() -> PathBuf {
-    windows_release_dir().join(kchan_proto::DRIVER_FILE)
+    KCHAN.path()
 }
 
 /// The `kchan` command built for Windows.
@@ -46,33 +42,120 @@ pub fn run(mut cmd: Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Builds everything: native default members, the driver (checked), and the
-/// Windows programs.
+/// How a driver image is made.
+pub enum Source {
+    /// A Rust `cdylib` crate; cargo writes `<dll>`, copied to the image name.
+    Rust {
+        /// The cargo package.
+        package: &'static str,
+        /// The file cargo writes in the release directory.
+        dll: &'static str,
+    },
+    /// C sources linked with mingw against the `kchan-c` static library.
+    C {
+        /// The folder (from the workspace root) whose `*.c` files make the driver.
+        dir: &'static str,
+    },
+}
+
+/// A driver image the build makes, checks with [`crate::pecheck`], and the
+/// e2e layer installs as a service of its own.
+pub struct DriverImage {
+    /// File name, in the Windows release directory and in the prefix's
+    /// `drivers` folder.
+    pub file: &'static str,
+    /// The service's name; each image here also names its device after it
+    /// (`\\.\<service>`).
+    pub service: &'static str,
+    /// How it is built.
+    pub source: Source,
+}
+
+impl DriverImage {
+    /// Where the built image is.
+    pub fn path(&self) -> PathBuf {
+        windows_release_dir().join(self.file)
+    }
+}
+
+/// The package of `kchan.sys` (whose version names the Windows package).
+pub const KCHAN_PACKAGE: &str = "kchan-sys";
+
+/// `kchan.sys`, the driver of the `kchan` command and the benchmark.
+pub const KCHAN: DriverImage = DriverImage {
+    file: kchan_proto::DRIVER_FILE,
+    service: kchan_proto::SERVICE_NAME,
+    source: Source::Rust { package: KCHAN_PACKAGE, dll: "kchan_sys.dll" },
+};
+
+/// Every driver image: built, checked and loaded side by side by the e2e layer.
+pub const DRIVER_IMAGES: &[DriverImage] = &[
+    KCHAN,
+    DriverImage {
+        file: "kchan_example_rust.sys",
+        service: "kchan_example_rust",
+        source: Source::Rust { package: "kchan-example-rust", dll: "kchan_example_rust.dll" },
+    },
+    DriverImage {
+        file: "kchan_example_c.sys",
+        service: "kchan_example_c",
+        source: Source::C { dir: "examples/c-driver" },
+    },
+];
+
+/// The C interface's static library, which C driver images link.
+const KCHAN_C_PACKAGE: &str = "kchan-c";
+const KCHAN_C_LIB: &str = "libkchan_c.a";
+
+/// Builds everything: native default members, every driver image
+/// (checked), and the Windows programs.
 pub fn all() -> Result<PathBuf> {
     eprintln!("xtask: building the native crates, kchan.sys and the Windows programs (the first build takes minutes)");
     let mut native = cargo();
     native.args(["build"]);
     run(native, "native build")?;
-    let sys = driver_image()?;
+    driver_images(DRIVER_IMAGES)?;
     windows_programs()?;
-    Ok(sys)
+    Ok(sys_path())
 }
 
-/// Builds every driver image, gives each its `.sys` name and checksum, and
-/// checks it; returns the path of `kchan.sys`.
+/// Builds `kchan.sys` and checks it.
 pub fn driver_image() -> Result<PathBuf> {
+    driver_images(std::slice::from_ref(&KCHAN))?;
+    Ok(sys_path())
+}
+
+/// Builds `images` (one cargo run for every Rust crate and the C library
+/// they need), links the C ones, and gives each its checksum and checks it
+/// ([`finish_image`]).
+pub fn driver_images(images: &[DriverImage]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET]);
-    for (package, _, _) in DRIVER_IMAGES {
-        cmd.args(["-p", package]);
+    let mut any_c = false;
+    for image in images {
+        match image.source {
+            Source::Rust { package, .. } => {
+                cmd.args(["-p", package]);
+            }
+            Source::C { .. } => any_c = true,
+        }
+    }
+    if any_c {
+        cmd.args(["-p", KCHAN_C_PACKAGE]);
     }
     run(cmd, "driver build")?;
-    for (_, built, sys) in DRIVER_IMAGES {
-        let (built, sys) = (windows_release_dir().join(built), windows_release_dir().join(sys));
-        std::fs::copy(&built, &sys).with_context(|| format!("copying {} to {}", built.display(), sys.display()))?;
+    for image in images {
+        let sys = image.path();
+        match image.source {
+            Source::Rust { dll, .. } => {
+                let dll = windows_release_dir().join(dll);
+                std::fs::copy(&dll, &sys).with_context(|| format!("copying {} to {}", dll.display(), sys.display()))?;
+            }
+            Source::C { dir } => link_c_driver(&crate::workspace_root().join(dir), &sys)?,
+        }
         finish_image(&sys)?;
     }
-    Ok(sys_path())
+    Ok(())
 }
 
 /// Writes the PE checksum if the linker left it 0 (GNU ld may), then runs
@@ -88,6 +171,32 @@ pub fn finish_image(sys: &Path) -> Result<()> {
         eprintln!("xtask:   {note}");
     }
     Ok(())
+}
+
+/// Compiles the `*.c` files of `dir` as kernel code against mingw's DDK
+/// headers and `kchan_km.h`, and links them with the `kchan-c` library into
+/// the driver image `sys`, with the link arguments of every driver image.
+fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    sources.retain(|p| p.extension().is_some_and(|e| e == "c"));
+    sources.sort();
+    if sources.is_empty() {
+        bail!("no C sources in {}", dir.display());
+    }
+    let include = crate::workspace_root().join("crates/kchan-c/include");
+    let mut cmd = Command::new("x86_64-w64-mingw32-gcc");
+    cmd.args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared"])
+        .args(["-I/usr/x86_64-w64-mingw32/include/ddk", "-I/usr/share/mingw-w64/include/ddk"])
+        .arg(format!("-I{}", include.display()))
+        .arg("-o")
+        .arg(sys)
+        .args(&sources)
+        .arg(windows_release_dir().join(KCHAN_C_LIB))
+        .args(kchan_build::LINK_ARGS);
+    run(cmd, &format!("linking {}", sys.display()))
 }
 
 /// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).

@@ -11,17 +11,12 @@
 //! next (`cargo xtask wine-stop` ends it).
 
 use crate::wine::Prefix;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::time::{Duration, Instant};
 
 /// Service name, device and file name are fixed by the design (`kchan-proto`).
 pub const SERVICE: &str = kchan_proto::SERVICE_NAME;
-
-/// Where the service's image lives in the prefix, as Windows sees it.
-fn image_path() -> String {
-    format!(r"C:\windows\system32\drivers\{}", kchan_proto::DRIVER_FILE)
-}
 
 /// What `cargo xtask driver` can do.
 #[derive(Subcommand, Clone, Copy)]
@@ -65,7 +60,12 @@ pub fn run(action: Action) -> Result<()> {
 /// or `None` when the service does not exist. Wine's `sc` prints no error
 /// codes, so every lifecycle step is decided by the state, not by messages.
 pub fn state(prefix: &Prefix) -> Result<Option<String>> {
-    let out = prefix.wine_output(&["sc", "query", SERVICE])?;
+    service_state(prefix, SERVICE)
+}
+
+/// [`state`] of any service.
+pub fn service_state(prefix: &Prefix, service: &str) -> Result<Option<String>> {
+    let out = prefix.wine_output(&["sc", "query", service])?;
     if !out.status.success() {
         return Ok(None);
     }
@@ -78,72 +78,91 @@ pub fn state(prefix: &Prefix) -> Result<Option<String>> {
     Ok(state)
 }
 
-/// Polls until the service reaches `want` (10 s at most).
-fn wait_for(prefix: &Prefix, want: &str) -> Result<()> {
+/// Polls until `service` reaches `want` (10 s at most).
+fn wait_for(prefix: &Prefix, service: &str, want: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = state(prefix)?;
+        let now = service_state(prefix, service)?;
         if now.as_deref() == Some(want) {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("service {SERVICE} is {} after 10 s, not {want}", now.as_deref().unwrap_or("missing"));
+            bail!("service {service} is {} after 10 s, not {want}", now.as_deref().unwrap_or("missing"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-/// Copies the image into the prefix and creates the service if it is new.
+/// Copies `kchan.sys` into the prefix and creates the `kchan` service if it is new.
 pub fn install(prefix: &Prefix, sys: &std::path::Path) -> Result<()> {
-    let dest = prefix.system32().join("drivers").join(kchan_proto::DRIVER_FILE);
+    install_service(prefix, sys, SERVICE)
+}
+
+/// Copies the image `sys` into the prefix's `drivers` folder (same file
+/// name) and creates the demand-start kernel service `service` for it if
+/// it is new. A running service is stopped first (its image is replaced).
+pub fn install_service(prefix: &Prefix, sys: &std::path::Path, service: &str) -> Result<()> {
+    let file = sys.file_name().and_then(|f| f.to_str()).context("driver image file name")?;
+    let dest = prefix.system32().join("drivers").join(file);
     std::fs::create_dir_all(dest.parent().expect("drivers dir"))?;
-    if state(prefix)?.as_deref() == Some("RUNNING") {
+    if service_state(prefix, service)?.as_deref() == Some("RUNNING") {
         // Replacing the image of a loaded driver: unload it first.
-        stop(prefix)?;
+        stop_service(prefix, service)?;
     }
     std::fs::copy(sys, &dest)?;
-    if state(prefix)?.is_none() {
+    if service_state(prefix, service)?.is_none() {
+        let image_path = format!(r"C:\windows\system32\drivers\{file}");
         let out = prefix.wine_output(&[
             "sc",
             "create",
-            SERVICE,
+            service,
             "type=",
             "kernel",
             "start=",
             "demand",
             "binPath=",
-            &image_path(),
+            &image_path,
         ])?;
         if !out.status.success() {
-            bail!("sc create {SERVICE} failed: {}", text(&out));
+            bail!("sc create {service} failed: {}", text(&out));
         }
     }
     Ok(())
 }
 
-/// Starts the service and waits until it runs; succeeds if it already runs.
+/// Starts the `kchan` service and waits until it runs.
 pub fn start(prefix: &Prefix) -> Result<()> {
-    match state(prefix)?.as_deref() {
-        None => bail!("the {SERVICE} service is not installed; run `cargo xtask driver install`"),
+    start_service(prefix, SERVICE)
+}
+
+/// Starts `service` and waits until it runs; succeeds if it already runs.
+pub fn start_service(prefix: &Prefix, service: &str) -> Result<()> {
+    match service_state(prefix, service)?.as_deref() {
+        None => bail!("the {service} service is not installed; run `cargo xtask driver install`"),
         Some("RUNNING") => return Ok(()),
         Some(_) => {}
     }
     // Wine's `sc` prints no error codes, and `sc start` of a service that
     // another program is starting at this moment fails: the state that
     // follows decides.
-    let out = prefix.wine_output(&["sc", "start", SERVICE])?;
-    wait_for(prefix, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
+    let out = prefix.wine_output(&["sc", "start", service])?;
+    wait_for(prefix, service, "RUNNING").map_err(|e| anyhow::anyhow!("{e}; sc start said: {}", text(&out)))
 }
 
-/// Stops the service (DriverUnload) and waits until it has stopped;
-/// succeeds if it is not running or not installed.
+/// Stops the `kchan` service and waits until it has stopped.
 pub fn stop(prefix: &Prefix) -> Result<()> {
-    match state(prefix)?.as_deref() {
+    stop_service(prefix, SERVICE)
+}
+
+/// Stops `service` (DriverUnload) and waits until it has stopped;
+/// succeeds if it is not running or not installed.
+pub fn stop_service(prefix: &Prefix, service: &str) -> Result<()> {
+    match service_state(prefix, service)?.as_deref() {
         None | Some("STOPPED") => return Ok(()),
         Some(_) => {}
     }
-    let out = prefix.wine_output(&["sc", "stop", SERVICE])?;
-    wait_for(prefix, "STOPPED").map_err(|e| anyhow::anyhow!("{e}; sc stop said: {}", text(&out)))
+    let out = prefix.wine_output(&["sc", "stop", service])?;
+    wait_for(prefix, service, "STOPPED").map_err(|e| anyhow::anyhow!("{e}; sc stop said: {}", text(&out)))
 }
 
 /// Stops and deletes the service and removes the image from the prefix.

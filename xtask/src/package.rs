@@ -14,7 +14,7 @@
 //! `target/package/certificate/` (never committed; `cargo clean` makes a
 //! new one). The signature is verified against it before the zip is written.
 
-use crate::build::{cargo, run, windows_release_dir, DRIVER_IMAGES};
+use crate::build::{cargo, run, windows_release_dir, DRIVER_IMAGES, KCHAN_PACKAGE};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,8 +50,8 @@ pub fn run_package() -> Result<()> {
     std::fs::create_dir_all(stage.join("examples"))?;
 
     let cert = Certificate::ensure(&out.join("certificate"))?;
-    for (_, _, sys) in DRIVER_IMAGES {
-        package_driver(&windows_release_dir().join(sys), &stage, &cert)?;
+    for image in DRIVER_IMAGES {
+        package_driver(&image.path(), &stage, &cert)?;
     }
     std::fs::copy(&cert.der, stage.join(CERT_FILE))?;
 
@@ -258,7 +258,7 @@ pub fn executables(json_lines: &str, kind: &str) -> Vec<(String, PathBuf)> {
 fn driver_version() -> Result<String> {
     let out = cargo().args(["metadata", "--format-version", "1", "--no-deps"]).output()?;
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata")?;
-    let driver = DRIVER_IMAGES[0].0;
+    let driver = KCHAN_PACKAGE;
     meta["packages"]
         .as_array()
         .and_then(|p| p.iter().find(|p| p["name"] == driver))

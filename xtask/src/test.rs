@@ -59,10 +59,10 @@ impl Layer {
     /// all of it); raise it as tests are added.
     fn floor(self) -> u64 {
         match self {
-            Layer::Native => 85,
-            Layer::Loom => 3,
-            Layer::Windows => 65,
-            Layer::E2e => 27,
+            Layer::Native => 150,
+            Layer::Loom => 16,
+            Layer::Windows => 88,
+            Layer::E2e => 45,
             Layer::Lint => 0,
         }
     }
@@ -201,15 +201,18 @@ fn windows_test_command(prefix: &Prefix) -> Command {
     cmd
 }
 
-/// Loads the driver into the running Wine session and runs the end-to-end
-/// tests.
+/// Loads every driver image, each as its own service, into the running
+/// Wine session and runs the end-to-end tests.
 fn run_e2e(prefix: &Prefix) -> Tally {
     let loaded = (|| -> Result<()> {
-        crate::driver::install(prefix, &crate::build::sys_path())?;
-        crate::driver::start(prefix)
+        for image in crate::build::DRIVER_IMAGES {
+            crate::driver::install_service(prefix, &image.path(), image.service)?;
+            crate::driver::start_service(prefix, image.service)?;
+        }
+        Ok(())
     })();
     if let Err(err) = loaded {
-        eprintln!("xtask: e2e: loading the driver failed: {err:#}");
+        eprintln!("xtask: e2e: loading the drivers failed: {err:#}");
         return Tally::ONE_FAILURE;
     }
     let mut cmd = windows_test_command(prefix);

@@ -1,8 +1,9 @@
 //! `kchan tail`: the events themselves, from now on, as lines on stdout.
 //!
-//! - From now: the command opens its own handle and subscribes at once; a
-//!   handle's first subscribe starts its stream afresh in the driver
-//!   (sequence numbers from 0), so nothing published before it shows.
+//! - From now: the command opens its own handle and subscribes at once; an
+//!   open handle is no subscriber in the driver until it subscribes, so its
+//!   stream starts there (sequence numbers from 0) and nothing published
+//!   before it shows.
 //! - Batches: each completed receive is formatted into one buffer and
 //!   written with one call, so output keeps pace with the stream (a line per
 //!   write would not) and a batch is on its way as soon as it arrives.

@@ -55,7 +55,8 @@ impl<K: Kernel> LockedChannel<K> {
     pub unsafe fn init(&self) {
         // SAFETY: final address, not yet shared (caller).
         unsafe { self.timer_wake.init(true) };
-        // SAFETY: as above.
+        // SAFETY: `receives` is a field of `self`: at its final address,
+        // not yet shared (caller).
         unsafe { self.receives.init() };
     }
 

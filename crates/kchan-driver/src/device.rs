@@ -113,7 +113,8 @@ impl<K: Kernel> Device<K> {
     pub unsafe fn init(&self) {
         // SAFETY: final address, not shared (caller).
         unsafe { self.channel.init() };
-        // SAFETY: as above.
+        // SAFETY: `dispatch` is a field of `self`: at its final address,
+        // not yet shared (caller).
         unsafe { self.dispatch.init() };
     }
 
@@ -194,7 +195,11 @@ impl<K: Kernel> Device<K> {
     }
 
     /// Frees memory a subscriber gave up, returning its ring to the budget.
-    /// IRQL = PASSIVE_LEVEL (outside the lock).
+    /// Outside the lock, IRQL <= DISPATCH_LEVEL: dispatch routines and
+    /// unload call it at PASSIVE_LEVEL; a cancel routine, at the IRQL of
+    /// `IoCancelIrp`'s caller, frees the queue of a subscriber whose close
+    /// it finished (its ring went at the close; nonpaged pool may be freed
+    /// up to DISPATCH_LEVEL).
     pub(crate) fn free(&self, detached: Detached<Recv<K>>) {
         let bytes = detached.ring_bytes();
         drop(detached);

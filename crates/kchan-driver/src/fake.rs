@@ -23,6 +23,17 @@ loom::thread_local! { static IRQL: std::cell::Cell<Irql> = std::cell::Cell::new(
 #[cfg(not(loom))]
 std::thread_local! { static IRQL: std::cell::Cell<Irql> = const { std::cell::Cell::new(Irql::Passive) }; }
 
+// Spin locks of the driver this thread holds: completing an IRP or
+// taking the lock again while one is held is a bug the fake stops at.
+#[cfg(loom)]
+loom::thread_local! { static LOCKS_HELD: std::cell::Cell<u32> = std::cell::Cell::new(0); }
+#[cfg(not(loom))]
+std::thread_local! { static LOCKS_HELD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) }; }
+
+fn locks_held() -> u32 {
+    LOCKS_HELD.with(std::cell::Cell::get)
+}
+
 fn set_irql(irql: Irql) -> Irql {
     IRQL.with(|c| c.replace(irql))
 }
@@ -188,6 +199,7 @@ impl kernel::OwnedIrp for FakeIrp {
     }
     fn complete_staged(self) {
         assert!(Fake::current_irql() <= Irql::Dispatch, "completed above DISPATCH_LEVEL");
+        assert_eq!(locks_held(), 0, "IRP completed under the driver's spin lock");
         let (status, information) = self.staged;
         let output = self.buffer.get(..information).map(<[u8]>::to_vec).unwrap_or_default();
         *self.cell.completion.lock().unwrap() = Some(Completion { status, information, output });
@@ -245,7 +257,8 @@ impl kernel::CancelableIrp for FakeCancelable {
 }
 
 /// A mutex standing for the spin lock; holding it raises this thread's
-/// IRQL to DISPATCH_LEVEL.
+/// IRQL to DISPATCH_LEVEL. Completing an IRP, or taking the lock again,
+/// while it is held stops the test.
 pub struct FakeLock<T>(Mutex<T>);
 
 impl<T: Send> kernel::SpinLock<T> for FakeLock<T> {
@@ -255,9 +268,12 @@ impl<T: Send> kernel::SpinLock<T> for FakeLock<T> {
 
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         assert!(Fake::current_irql() <= Irql::Dispatch, "spin lock taken above DISPATCH_LEVEL");
+        assert_eq!(locks_held(), 0, "the driver's spin lock taken while it holds it (a deadlock on Windows)");
         let mut guard = self.0.lock().unwrap();
         let before = set_irql(Irql::Dispatch);
+        LOCKS_HELD.with(|c| c.set(1));
         let value = f(&mut guard);
+        LOCKS_HELD.with(|c| c.set(0));
         set_irql(before);
         value
     }

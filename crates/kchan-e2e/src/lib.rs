@@ -84,6 +84,12 @@ impl Device {
         kchan::Device::from_handle(handle).map(|device| Device { device })
     }
 
+    /// Opens another kchan device by path, e.g. `\\.\kchan_example_c`
+    /// (overlapped, version checked).
+    pub fn open_path(path: &str) -> kchan::Result<Device> {
+        kchan::Device::open_path(path).map(|device| Device { device })
+    }
+
     /// The raw handle.
     pub fn raw(&self) -> HANDLE {
         self.device.as_raw_handle() as HANDLE

@@ -114,7 +114,8 @@ impl Drop for Service {
         }
         // SAFETY: both handles are open and closed once.
         unsafe { CloseServiceHandle(self.svc) };
-        // SAFETY: as above.
+        // SAFETY: the manager's handle is open and closed once, after the
+        // service's.
         unsafe { CloseServiceHandle(self.scm) };
     }
 }

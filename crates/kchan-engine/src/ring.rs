@@ -138,6 +138,19 @@ impl Ring {
         (!self.is_empty()).then(|| self.header_at(self.head))
     }
 
+    /// Publish time of the oldest record still waiting. Records sit in time
+    /// order except a drop-oldest gap at the front: it carries the time of
+    /// its loss, later than the records left behind it. So the oldest is the
+    /// front record or, behind such a gap, the one after it.
+    pub fn oldest_timestamp(&self) -> Option<u64> {
+        let front = self.front()?;
+        if front.kind != KIND_GAP || self.records < 2 {
+            return Some(front.timestamp);
+        }
+        let next = self.header_at(self.wrap(self.head + record_size(front.len as usize)));
+        Some(front.timestamp.min(next.timestamp))
+    }
+
     /// Removes the oldest record; returns its header and, for a gap record, its payload.
     pub fn pop_front(&mut self) -> Option<(RecordHeader, Option<GapInfo>)> {
         let h = self.front()?;
@@ -269,8 +282,9 @@ mod tests {
         let mut r = Ring::try_new(128).unwrap();
         r.push_event(&hdr(5, 8), &[1; 8]);
         let g = GapInfo { first_seq: 3, count: 2, reason: 2, reserved: 0 };
-        r.push_front_gap(&g, 7);
+        r.push_front_gap(&g, 70);
         assert_eq!(r.front().unwrap().kind, KIND_GAP);
+        assert_eq!(r.oldest_timestamp(), Some(50), "the event behind the gap is older");
         let mut other = Ring::try_new(256).unwrap();
         r.move_into(&mut other);
         assert!(r.is_empty());

@@ -128,10 +128,7 @@ impl<R: Request> Subscriber<R> {
 
     /// Publish time of the oldest undelivered record (or loss).
     fn oldest(&self) -> Option<u64> {
-        match self.ring.as_ref().and_then(Ring::front) {
-            Some(h) => Some(h.timestamp),
-            None => self.tail_gap.map(|(_, ts)| ts),
-        }
+        self.ring.as_ref().and_then(Ring::oldest_timestamp).or_else(|| self.tail_gap.map(|(_, ts)| ts))
     }
 
     /// Record bytes a publish can store now without a loss (a pending tail
@@ -420,6 +417,10 @@ impl<R: Request> Subscriber<R> {
         self.counters = SubscriberStats { ring_capacity: cap, max_in_flight: k, ..old.counters };
         self.counters.ring_high_water = new_ring.used() as u64;
         self.armed = old.armed;
+        // The consumer's working K (it still counts as consuming, and an
+        // adaptive policy re-arms only once that many are back), within the
+        // new K.
+        self.pending_high_water = old.pending_high_water.min(self.queue.capacity());
         self.completed_at = old.completed_at;
         self.turnaround_ticks = old.turnaround_ticks;
         Ok(())

@@ -574,6 +574,48 @@ fn reconfigure_keeps_records_and_receives() {
 }
 
 #[test]
+fn reconfigure_keeps_a_consumer_counted_as_consuming() {
+    // A waiting source waits for a subscriber that has had receives
+    // pending: a reconfigure does not make it look idle.
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, cfg(256, 4));
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 104), &mut sink).unwrap();
+    for i in 0..4u8 {
+        ch.publish(1, &[i; 32], &mut sink); // the first completes the receive; 3 stay (168 bytes)
+    }
+    assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "256 - 168 bytes left");
+    let same = Subscriber::prepare(&cfg(256, 4), ch.limits()).unwrap();
+    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "still consuming, still 88 bytes left");
+}
+
+#[test]
+fn reconfigure_keeps_an_adaptive_consumers_working_k() {
+    // Re-armed only once all the consumer's receives are back, before and
+    // after a reconfigure alike.
+    let (mut ch, clock) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..3 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"a", &mut sink);
+    ch.publish(1, b"b", &mut sink);
+    clock.set(1000);
+    ch.on_timer(1000, &mut sink);
+    assert_eq!(sink.0.len(), 2, "two completions in transit, one receive pending");
+    let same = Subscriber::prepare(&policy_cfg(CompletionPolicy::Adaptive), ch.limits()).unwrap();
+    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    ch.post(id, Req::new(10, 4096), &mut sink).unwrap(); // the consumer returns one
+    ch.publish(1, b"c", &mut sink);
+    assert_eq!(sink.0.len(), 2, "one completion still in transit: hold");
+    ch.post(id, Req::new(11, 4096), &mut sink).unwrap(); // and the other
+    assert_eq!(sink.0.len(), 3, "all receives back: re-armed");
+    assert!(ch.check_invariant(id));
+}
+
+#[test]
 fn channel_stats_sum_subscribers() {
     let (mut ch, _) = channel();
     let a = subscribe(&mut ch, cfg(4096, 4));
@@ -608,4 +650,38 @@ fn publish_at_stamps_records_with_the_callers_reading() {
         .collect();
     assert_eq!(stamps, [7, 5], "publish reads the clock; publish_at uses the given stamp");
     assert!(ch.check_invariant(id));
+}
+
+#[test]
+fn coalesce_deadline_counts_from_the_oldest_record_behind_an_overwrite_gap() {
+    // A drop-oldest gap carries the time of its loss, later than the records
+    // left behind it: the deadline must still run from the oldest of those.
+    let (mut ch, clock) = channel();
+    let c = kchan_engine::proto::SubscribeConfig {
+        overflow: OverflowPolicy::DropOldest as u32,
+        completion: CompletionPolicy::Coalesce as u32,
+        min_records: 5,
+        max_delay_us: 5,
+        fill_percent: 100,
+        ..cfg(256, 1)
+    };
+    let id = subscribe(&mut ch, c);
+    let mut sink = VecSink::default();
+    ch.post(id, Req::new(1, 4096), &mut sink).unwrap();
+    for _ in 0..3 {
+        ch.publish(1, &[0; 9], &mut sink); // 40-byte records at t=0
+    }
+    clock.set(10);
+    for _ in 0..2 {
+        ch.publish(1, &[1; 41], &mut sink); // 72 bytes: the second overwrites seq 0 and 1
+    }
+    assert!(sink.0.is_empty(), "4 records, min_records 5: held");
+    assert_eq!(ch.stats(id).unwrap().dropped_overwritten, 2);
+    assert_eq!(ch.next_deadline(), Some(50), "seq 2 was published at 0");
+    ch.on_timer(50, &mut sink);
+    let (r, o) = sink.0.pop().expect("completed at seq 2's deadline");
+    let recs = decode(&r, o);
+    assert_eq!(recs[0], Rec::Gap { first: 0, count: 2, reason: GapReason::Overwritten });
+    assert_eq!(recs[1..], [ev(2, &[0; 9]), ev(3, &[1; 41]), ev(4, &[1; 41])]);
+    assert_eq!(ch.next_deadline(), None);
 }

@@ -57,7 +57,8 @@ impl Irp {
         // SAFETY: the cancel spin lock is held for us (caller) and must be
         // released with `CancelIrql` before anything else.
         unsafe { IoReleaseCancelSpinLock(irql) };
-        // SAFETY: the routine owns the IRP now (see above).
+        // SAFETY: `raw` is live, and the cancel routine owns it: `IoCancelIrp`
+        // swapped the cancel routine out, so no other party can complete it.
         unsafe { Irp::from_raw(raw) }
     }
 
@@ -126,13 +127,15 @@ impl Irp {
         // I/O manager holds a reference for the request); this only
         // computes a field address.
         let first = unsafe { ptr::addr_of_mut!((*file).fs_context) };
-        // SAFETY: as above.
+        // SAFETY: the same live file object; this only computes a field
+        // address.
         let second = unsafe { ptr::addr_of_mut!((*file).fs_context2) };
         // SAFETY: pointer-sized, 8-aligned fields (layout checked) that
         // only this driver accesses, always through these atomics, for as
         // long as the IRP (and so the borrow of `self`) lives.
         let binding = unsafe { AtomicU64::from_ptr(first.cast()) };
-        // SAFETY: as above.
+        // SAFETY: `FsContext2` is pointer-sized and 8-aligned too, accessed
+        // only by this driver through these atomics, while the IRP lives.
         let access = unsafe { AtomicU64::from_ptr(second.cast()) };
         Some((binding, access))
     }

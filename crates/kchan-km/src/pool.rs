@@ -118,7 +118,8 @@ unsafe impl GlobalAlloc for PoolAllocator {
         // SAFETY: `aligned - 8` is inside the block (offset >= 16 because raw
         // is 16-aligned and align > 16) and 8-aligned.
         let saved = unsafe { aligned.cast::<*mut u8>().sub(1) };
-        // SAFETY: see above: in bounds, aligned, ours.
+        // SAFETY: `saved` is inside the block just allocated (which only
+        // this call knows) and 8-aligned.
         unsafe { saved.write(raw) };
         aligned
     }
@@ -131,7 +132,8 @@ unsafe impl GlobalAlloc for PoolAllocator {
             // SAFETY: `alloc` stored the pool pointer right below `ptr` for
             // this over-aligned layout (the caller passes the same layout).
             let saved = unsafe { ptr.cast::<*mut u8>().sub(1) };
-            // SAFETY: see above: written by `alloc`, in bounds, aligned.
+            // SAFETY: `alloc` wrote the pool pointer at `saved`, 8-aligned
+            // and inside the block, which is still allocated (freed below).
             unsafe { saved.read() }
         };
         // SAFETY: `raw` came from ExAllocatePoolWithTag with this tag and is

@@ -27,7 +27,8 @@ pub struct SpinLock<T> {
 // SAFETY: the lock serializes all access to `data`, so sharing a
 // `SpinLock<T>` between threads only moves `T` values between them.
 unsafe impl<T: Send> Sync for SpinLock<T> {}
-// SAFETY: as above; the lock word itself has no thread affinity.
+// SAFETY: moving a `SpinLock<T>` to another thread moves its `T`, which is
+// `Send`; the lock word itself has no thread affinity.
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
@@ -97,7 +98,8 @@ pub struct Event(UnsafeCell<MaybeUninit<KEvent>>);
 // SAFETY: a KEVENT is a kernel dispatcher object designed to be signalled
 // and waited on from any thread; the kernel synchronizes its state.
 unsafe impl Sync for Event {}
-// SAFETY: as above.
+// SAFETY: a KEVENT has no thread affinity: any thread may own the
+// storage, initialize it, signal it or wait on it.
 unsafe impl Send for Event {}
 
 impl Event {

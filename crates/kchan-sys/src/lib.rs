@@ -52,7 +52,13 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, registry: *
     kprintln!("DriverEntry (pool live: {:?})", POOL.stats());
     // SAFETY: the static is at its final address and nothing uses it yet.
     unsafe { GENERATOR.init() };
-    let options = Options { name: NAME, config: Config::default(), registry_path: registry, hooks: Some(&GENERATOR) };
+    let options = Options {
+        name: NAME,
+        config: Config::default(),
+        registry_path: registry,
+        hooks: Some(&GENERATOR),
+        unload_report: None, // written by `leak_report` at the end of `driver_unload`
+    };
     // SAFETY: our driver object and registry path (caller); PASSIVE_LEVEL.
     let dev = match unsafe { KchanDevice::create(driver, &options) } {
         Ok(dev) => dev,
@@ -69,7 +75,8 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, registry: *
     DEVICE.store(ptr::from_ref(dev).cast_mut(), Ordering::Release);
     // SAFETY: our driver object, in DriverEntry.
     unsafe { wdm::route(driver) };
-    // SAFETY: as above.
+    // SAFETY: our driver object, in DriverEntry: its unload routine is ours
+    // to set.
     unsafe { (*driver).driver_unload = Some(driver_unload) };
     kprintln!("loaded (pool live: {:?})", POOL.stats());
     status::SUCCESS

@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Modules a kernel driver may import from, with mingw's import library of each.
 pub const ALLOWED_MODULES: &[(&str, &str)] = &[("ntoskrnl.exe", "libntoskrnl.a"), ("hal.dll", "libhal.a")];
@@ -101,7 +102,10 @@ fn undeclared(names: &[String], ntddi: u32) -> Result<Vec<String>> {
     }
     let dir = crate::target_dir().join("pecheck-probe");
     std::fs::create_dir_all(&dir)?;
-    let src = dir.join(format!("date-{ntddi:08x}-{}.c", std::process::id()));
+    // One file per probe: tests probe from several threads of one process.
+    static PROBES: AtomicUsize = AtomicUsize::new(0);
+    let probe = PROBES.fetch_add(1, Ordering::Relaxed);
+    let src = dir.join(format!("date-{ntddi:08x}-{}-{probe}.c", std::process::id()));
     // Inside a function: the address of an imported variable is no constant.
     let mut c = String::from("#include <ntddk.h>\n#include <string.h>\nvoid kchan_probe(void **out) {\n");
     for (i, name) in names.iter().enumerate() {
@@ -182,5 +186,18 @@ mod tests {
         assert_eq!(date(&names, NTDDI_MINIMUM).unwrap(), Dating::default());
         let unknown = date(&["KchanNoSuchFunction".to_string()], NTDDI_MINIMUM).unwrap();
         assert_eq!(unknown.undated, vec!["KchanNoSuchFunction".to_string()]);
+    }
+
+    #[test]
+    fn images_are_dated_from_several_threads_at_once() {
+        // `cargo test` checks several images at once in one process.
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| date(&["IoCreateDevice".to_string()], NTDDI_MINIMUM).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), Ok(Dating::default()));
+        }
     }
 }

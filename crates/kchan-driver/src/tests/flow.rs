@@ -118,3 +118,28 @@ fn a_receive_cancelled_before_it_is_dispatched_completes_cancelled_at_once() {
     io.close(&h);
     io.unload();
 }
+
+#[test]
+fn cleanup_while_a_cancel_routine_owns_a_receive_returns_the_ring_and_leaves_the_receive_to_it() {
+    let io = FakeIo::new(Config::default());
+    let (h, _) = io.open(RW);
+    let kept = io.ioctl(&h, IOCTL_RECV, &[], 64 * 1024);
+    let owned_by_canceller = io.ioctl(&h, IOCTL_RECV, &[], 64 * 1024);
+    assert_eq!((kept.status, owned_by_canceller.status), (STATUS_PENDING, STATUS_PENDING));
+    let ring = io.device.budget.used();
+    assert!(ring > 0);
+    // IoCancelIrp swapped the routine out; the routine has not run yet.
+    let owned = io.begin_cancel(&owned_by_canceller.irp).expect("the I/O manager wins the routine");
+    assert_eq!(io.cleanup(&h), STATUS_SUCCESS);
+    assert_eq!((kept.irp.completions(), kept.irp.completion().unwrap().status), (1, STATUS_CANCELLED));
+    assert_eq!(owned_by_canceller.irp.completions(), 0, "CLEANUP left it to its cancel routine");
+    assert_eq!(io.device.budget.used(), 0, "the ring returned at CLEANUP");
+    let channel = || io.device.channel.with(|chan, _| chan.channel_stats()).unwrap();
+    assert_eq!((channel().subscribers, channel().pending_receives), (1, 1), "closing until the routine ran");
+    io.run_cancel_routine(owned);
+    assert_eq!(owned_by_canceller.irp.completions(), 1);
+    assert_eq!(owned_by_canceller.irp.completion().unwrap().status, STATUS_CANCELLED);
+    assert_eq!((channel().subscribers, channel().pending_receives, channel().pool_bytes), (0, 0, 0));
+    assert_eq!(io.close(&h), STATUS_SUCCESS);
+    assert_eq!(io.unload(), 0, "nothing left to close");
+}

@@ -1,7 +1,9 @@
 //! loom drives the driver's own code (dispatch, receive posting, the
 //! cancel routine, CLEANUP, unload) through every interleaving of each
 //! racing pair, on 2-3 threads: post vs cancel, post vs close, publish vs
-//! cancel, subscribe vs receive on one handle, requests vs unload. The
+//! cancel, subscribe vs receive on one handle, requests vs unload; and
+//! three at once: post vs cancel vs CLEANUP, reconfigure vs cancel vs
+//! publish, CLEANUP vs cancel vs unload. The
 //! locks, events, rundown counters, handle words and the IRPs' cancel
 //! fields are loom's. Every IRP must complete exactly once, and the
 //! channel's accounting must balance.
@@ -198,5 +200,102 @@ fn cancel_vs_unload() {
         // cancel routine or by the close of its subscriber.
         assert_eq!((r.irp.completions(), r.irp.completion().unwrap().status), (1, STATUS_CANCELLED));
         assert_eq!(io.device.budget.used(), 0);
+    });
+}
+
+#[test]
+fn post_vs_cancel_vs_cleanup() {
+    loom::model(|| {
+        let io = io();
+        let h = subscribed(&io);
+        let irp = FakeIo::build(&h, IOCTL_RECV, &[], RECV);
+        let cell = irp.cell();
+        let canceller = {
+            let (io, cell) = (io.clone(), cell.clone());
+            thread::spawn(move || io.cancel(&cell))
+        };
+        let closer = {
+            let (io, h) = (io.clone(), h.clone());
+            thread::spawn(move || io.cleanup(&h))
+        };
+        let status = io.send(irp);
+        canceller.join().unwrap();
+        assert_eq!(closer.join().unwrap(), STATUS_SUCCESS);
+        // Whoever got it (cancel routine, CLEANUP, the post's refusal):
+        // completed once, and nothing of the handle is left.
+        assert_eq!(cell.completions(), 1);
+        let done = cell.completion().unwrap().status;
+        assert!(done == STATUS_CANCELLED || done == STATUS_DELETE_PENDING, "{done:#x}");
+        assert!(status == done || (status == STATUS_PENDING && cell.marked_pending()), "{status:#x}");
+        let stats = io.device.channel.with(|chan, _| chan.channel_stats()).unwrap();
+        assert_eq!((stats.subscribers, stats.pending_receives), (0, 0));
+        assert_eq!(io.device.budget.used(), 0, "CLEANUP returned the ring");
+        close_and_unload(&io, &h);
+    });
+}
+
+#[test]
+fn reconfigure_vs_cancel_vs_publish() {
+    loom::model(|| {
+        let io = io();
+        let h = subscribed(&io);
+        let r = io.ioctl(&h, IOCTL_RECV, &[], RECV);
+        assert_eq!(r.status, STATUS_PENDING);
+        let canceller = {
+            let (io, cell) = (io.clone(), r.irp.clone());
+            thread::spawn(move || io.cancel(&cell))
+        };
+        let resubscriber = {
+            let (io, h) = (io.clone(), h.clone());
+            thread::spawn(move || {
+                let cfg = SubscribeConfig { ring_bytes: 512, max_in_flight: 2, ..SubscribeConfig::default() };
+                io.ioctl(&h, IOCTL_SUBSCRIBE, cfg.as_bytes(), 0).status
+            })
+        };
+        assert_eq!(io.device.publish(1, b"event"), 1);
+        canceller.join().unwrap();
+        assert_eq!(resubscriber.join().unwrap(), STATUS_SUCCESS);
+        assert_eq!(r.irp.completions(), 1);
+        let sub = io
+            .device
+            .channel
+            .with(|chan, _| chan.open_subscribers().next().and_then(|id| chan.stats(id)))
+            .unwrap()
+            .unwrap();
+        match r.irp.completion().unwrap().status {
+            STATUS_SUCCESS => assert_eq!((sub.delivered, sub.in_ring_records), (1, 0)),
+            STATUS_CANCELLED => assert_eq!((sub.delivered, sub.in_ring_records), (0, 1)),
+            other => panic!("{other:#x}"),
+        }
+        assert!(sub.balanced(), "published == delivered + in ring + dropped: {sub:?}");
+        assert_eq!((sub.pending_receives, sub.ring_capacity), (0, 512));
+        assert_eq!(io.device.budget.used(), 512, "the old ring returned, the new one counted");
+        close_and_unload(&io, &h);
+    });
+}
+
+#[test]
+fn cleanup_vs_cancel_vs_unload() {
+    loom::model(|| {
+        let io = io();
+        let h = subscribed(&io);
+        let r = io.ioctl(&h, IOCTL_RECV, &[], RECV);
+        let canceller = {
+            let (io, cell) = (io.clone(), r.irp.clone());
+            thread::spawn(move || io.cancel(&cell))
+        };
+        let closer = {
+            let (io, h) = (io.clone(), h.clone());
+            thread::spawn(move || io.cleanup(&h))
+        };
+        io.unload();
+        canceller.join().unwrap();
+        let cleaned = closer.join().unwrap();
+        assert!(cleaned == STATUS_SUCCESS || cleaned == STATUS_DELETE_PENDING, "{cleaned:#x}");
+        // Unload returned only once the receive was completed and every
+        // ring returned, whichever of the three got there first.
+        assert_eq!((r.irp.completions(), r.irp.completion().unwrap().status), (1, STATUS_CANCELLED));
+        assert_eq!(io.device.budget.used(), 0);
+        assert!(io.device.channel.with(|_, _| ()).is_none(), "the channel is freed");
     });
 }

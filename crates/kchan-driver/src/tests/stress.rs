@@ -5,7 +5,8 @@
 //! still publishes), CLOSE once every request of the handle completed, and
 //! unload after the last reference. After every run: every IRP completed
 //! exactly once, and `published == delivered + in_ring + dropped` for
-//! every subscriber.
+//! every subscriber. And under Wine's rules: unload while threads still
+//! send requests and cancel them.
 
 use super::flow::inject_message;
 use crate::dispatch::{FILE_READ_DATA, FILE_WRITE_DATA};
@@ -170,4 +171,80 @@ fn requests_cancels_cleanup_close_and_unload_on_many_threads() {
         assert_eq!(io.device.budget.used(), 0, "every ring returned");
         assert_eq!(io.unload(), 0);
     }
+}
+
+/// Wine's rules: `DriverUnload` runs while handles are open, requests are
+/// in the driver on other threads, receives pend and a canceller races
+/// them. Unload returns only once every receive the driver accepted is
+/// completed and every ring is back; requests after it are refused; every
+/// request completes exactly once.
+#[test]
+fn unload_while_threads_send_requests_and_cancel() {
+    let mut served = 0;
+    for run in 0..40u64 {
+        let io = Arc::new(FakeIo::new(config()));
+        let handles: Vec<FakeHandle> = (0..3).map(|_| io.open(RW).0).collect();
+        let outstanding = Arc::new(Mutex::new(Vec::<Arc<IrpCell>>::new()));
+        let sent = Arc::new(Mutex::new(Vec::<Arc<IrpCell>>::new()));
+        let running = Arc::new(AtomicBool::new(true));
+        let clients: Vec<_> = (0..4u64)
+            .map(|t| {
+                let (io, handles, outstanding, sent, running) =
+                    (io.clone(), handles.clone(), outstanding.clone(), sent.clone(), running.clone());
+                std::thread::spawn(move || {
+                    let mut rng = Rng(run * 131 + t * 17 + 3);
+                    while running.load(Ordering::Relaxed) {
+                        let h = &handles[rng.below(handles.len() as u64) as usize];
+                        match rng.below(8) {
+                            0 => {
+                                let cfg = SubscribeConfig { ring_bytes: 2048, max_in_flight: 4, ..Default::default() };
+                                io.ioctl(h, IOCTL_SUBSCRIBE, cfg.as_bytes(), 0);
+                            }
+                            1..=3 => {
+                                let r = io.ioctl(h, IOCTL_RECV, &[], 1024);
+                                if r.status == STATUS_PENDING {
+                                    outstanding.lock().unwrap().push(r.irp.clone());
+                                }
+                                sent.lock().unwrap().push(r.irp);
+                            }
+                            4 | 5 => {
+                                let victim = {
+                                    let mut list = outstanding.lock().unwrap();
+                                    let n = list.len() as u64;
+                                    (n > 0).then(|| list.swap_remove(rng.below(n) as usize))
+                                };
+                                if let Some(cell) = victim {
+                                    io.cancel(&cell);
+                                }
+                            }
+                            _ => {
+                                io.ioctl(h, IOCTL_INJECT, &inject_message(&[(rng.below(6) as u16, b"x")]), 0);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Let the clients get going, then unload under them.
+        let mut rng = Rng(run + 1);
+        std::thread::sleep(std::time::Duration::from_micros(200 + rng.below(2000)));
+        io.unload();
+        // Every receive the driver returned STATUS_PENDING for so far was
+        // dispatched before unload refused new requests: it is complete.
+        for cell in outstanding.lock().unwrap().iter() {
+            assert_eq!(cell.completions(), 1, "a receive pending after unload returned");
+        }
+        assert_eq!(io.device.budget.used(), 0, "every ring returned");
+        assert!(io.device.channel.with(|_, _| ()).is_none(), "the channel is freed");
+        running.store(false, Ordering::Relaxed);
+        for c in clients {
+            c.join().unwrap();
+        }
+        for cell in sent.lock().unwrap().iter() {
+            assert_eq!(cell.completions(), 1, "a receive completed {} times", cell.completions());
+        }
+        served +=
+            sent.lock().unwrap().iter().filter(|c| c.completion().unwrap().status != STATUS_DELETE_PENDING).count();
+    }
+    assert!(served > 0, "no receive reached the driver before an unload: the test raced nothing");
 }

@@ -26,23 +26,27 @@ mod kernel;
 mod registry;
 mod status_check;
 mod timer;
+mod unload_report;
 
 pub use clock::KernelClock;
 pub use kernel::Wdm;
 
 use crate::device::{Config, Device, SourceHooks};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kchan_km::ffi::{
-    status, DeviceObject, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink,
-    Irp as RawIrp, ObOpenObjectByPointer, UnicodeString, ZwClose, ZwSetSecurityObject, DACL_SECURITY_INFORMATION,
-    DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN, HANDLE, IRP_MJ_CLEANUP,
-    IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS, OBJ_KERNEL_HANDLE, WRITE_DAC,
+    status, DeviceObject, DriverDispatch, DriverObject, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
+    IoDeleteSymbolicLink, Irp as RawIrp, ObOpenObjectByPointer, UnicodeString, ZwClose, ZwSetSecurityObject,
+    DACL_SECURITY_INFORMATION, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, FILE_DEVICE_SECURE_OPEN, FILE_DEVICE_UNKNOWN,
+    HANDLE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, KERNEL_MODE, NTSTATUS,
+    OBJ_KERNEL_HANDLE, WRITE_DAC,
 };
 use kchan_km::irp::Irp;
 use kchan_km::kprintln;
+use kchan_km::pool::PoolAllocator;
 use kchan_km::sync::SpinLock;
 use kchan_km::thread::SystemThread;
+use unload_report::UnloadReport;
 
 /// Longest device name, in characters.
 pub const NAME_MAX: usize = 48;
@@ -62,11 +66,31 @@ pub struct Options<'a> {
     /// `GEN_START`/`GEN_STOP` and extra `STATS` fields; `None` answers
     /// those two requests `STATUS_NOT_SUPPORTED`.
     pub hooks: Option<&'static dyn SourceHooks>,
+    /// The driver image's allocator, whose live counts
+    /// [`KchanDevice::destroy`] writes under the service key
+    /// (`registry_path`) when it is done: the unload report
+    /// (`kchan_proto::LEAK_ALLOCS_VALUE`, `kchan_proto::LEAK_BYTES_VALUE`).
+    /// `None`, or no registry path: no report.
+    pub unload_report: Option<&'static PoolAllocator>,
+}
+
+impl<'a> Options<'a> {
+    /// The defaults, for the device `name` of the driver whose service key
+    /// is `registry_path` (`DriverEntry`'s second argument, or null).
+    pub fn new(name: &'a str, registry_path: *const UnicodeString) -> Self {
+        Options { name, registry_path, ..Options::default() }
+    }
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { name: kchan_proto::DEVICE_NAME, config: Config::default(), registry_path: ptr::null(), hooks: None }
+        Options {
+            name: kchan_proto::DEVICE_NAME,
+            config: Config::default(),
+            registry_path: ptr::null(),
+            hooks: None,
+            unload_report: None,
+        }
     }
 }
 
@@ -109,6 +133,8 @@ pub struct KchanDevice {
     /// Set by `destroy`: the timer thread exits.
     stop: AtomicBool,
     timer: SpinLock<Option<SystemThread>>,
+    /// Written by `destroy` once the device is gone.
+    report: Option<UnloadReport>,
 }
 
 // The extension follows DEVICE_OBJECT (0x148 bytes) in one allocation, so
@@ -117,9 +143,11 @@ const _: () = assert!(core::mem::align_of::<KchanDevice>() <= 8);
 
 // SAFETY: every field is shareable between threads: the core synchronizes
 // itself, `object` is only read (its target lives as long as the device),
-// `link` is only read, the rest are atomics and locks.
+// `link` and `report` are only read, the rest are atomics and locks.
 unsafe impl Sync for KchanDevice {}
-// SAFETY: as above.
+// SAFETY: no field has thread affinity: the core's locks and events, the
+// atomics and the thread reference may be used and dropped from any thread;
+// `object` and `link` are plain data.
 unsafe impl Send for KchanDevice {}
 
 impl KchanDevice {
@@ -145,6 +173,8 @@ impl KchanDevice {
             config.ring_budget_bytes = budget;
         }
         let core = Device::new(KernelClock::new(), config, options.hooks)?;
+        // SAFETY: null or the service key (caller); PASSIVE_LEVEL.
+        let report = options.unload_report.and_then(|pool| unsafe { UnloadReport::new(options.registry_path, pool) });
 
         let mut object = ptr::null_mut();
         let mut device_name = name.unicode();
@@ -168,14 +198,23 @@ impl KchanDevice {
         // SAFETY: the device was just created; its extension is ours and
         // unshared, sized and aligned for a `KchanDevice` (checked above).
         let slot = unsafe { (*object).device_extension.cast::<KchanDevice>() };
-        // SAFETY: as above: valid for writes, unshared.
+        // SAFETY: `slot` is the new extension: valid for writes of a
+        // `KchanDevice` (sized and aligned for one), unshared.
         unsafe {
-            slot.write(KchanDevice { core, object, link, stop: AtomicBool::new(false), timer: SpinLock::new(None) })
+            slot.write(KchanDevice {
+                core,
+                object,
+                link,
+                stop: AtomicBool::new(false),
+                timer: SpinLock::new(None),
+                report,
+            })
         };
         // SAFETY: initialized at its final address (the extension never
         // moves), not yet shared.
         let dev = unsafe { &*slot };
-        // SAFETY: as above.
+        // SAFETY: the core is in the extension, which never moves, and no
+        // request or thread can reach it yet.
         unsafe { dev.core.init() };
         // SAFETY: our new device; PASSIVE_LEVEL.
         unsafe { secure(object) };
@@ -213,6 +252,12 @@ impl KchanDevice {
         &self.core
     }
 
+    /// The device object, for a driver that routes requests itself: those
+    /// sent to it go to [`dispatch`].
+    pub fn object(&self) -> *mut DeviceObject {
+        self.object
+    }
+
     /// Publishes one event to every subscriber whose filter has `kind`. Any
     /// IRQL <= DISPATCH_LEVEL; neither allocates nor blocks. Returns how
     /// many subscribers got it.
@@ -235,7 +280,8 @@ impl KchanDevice {
     /// waits for those in progress, stops the driver's source (hooks) and
     /// the timer, closes every subscriber (completing its receives), waits
     /// for every receive to be completed — each wait without a time limit —
-    /// then frees the channel and deletes link and device. Works with
+    /// then frees the channel, deletes link and device, and writes the
+    /// unload report if [`Options::unload_report`] asked for one. Works with
     /// handles still open (Wine unloads regardless). Returns how many
     /// subscribers it closed. IRQL = PASSIVE_LEVEL.
     ///
@@ -247,6 +293,10 @@ impl KchanDevice {
         // SAFETY: a live device (caller).
         let dev = unsafe { &*dev };
         dev.core.stop_dispatch();
+        // SAFETY: our device object, not yet deleted.
+        let driver = unsafe { (*dev.object).driver_object };
+        // SAFETY: the driver object outlives DriverUnload; PASSIVE_LEVEL.
+        unsafe { unroute(driver) };
         // Release: pairs with the timer thread's Acquire load.
         dev.stop.store(true, Ordering::Release);
         crate::kernel::Event::set(dev.core.timer_wake());
@@ -255,9 +305,13 @@ impl KchanDevice {
             thread.join();
         }
         let closed = dev.core.close_all();
-        // SAFETY: nothing of the device runs any more (dispatch drained,
-        // timer joined, receives completed).
+        let report = dev.report; // a copy: the device's memory goes next
+                                 // SAFETY: nothing of the device runs any more (dispatch drained,
+                                 // timer joined, receives completed).
         unsafe { dev.delete(true) };
+        if let Some(report) = report {
+            report.write();
+        }
         closed
     }
 
@@ -324,8 +378,59 @@ unsafe fn secure(object: *mut DeviceObject) {
 pub unsafe fn route(driver: *mut DriverObject) {
     // SAFETY: the dispatch table is ours to fill in DriverEntry (caller).
     let d = unsafe { &mut *driver };
-    for major in [IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_DEVICE_CONTROL] {
+    if let Some(default) = d.major_function[IRP_MJ_DEVICE_CONTROL].filter(|f| !is_ours(*f)) {
+        // Relaxed: written in DriverEntry, read in DriverUnload, which the
+        // kernel orders after it.
+        IO_MANAGER_DEFAULT.store(default as *mut (), Ordering::Relaxed);
+    }
+    for major in ROUTED {
         d.major_function[major] = Some(dispatch);
+    }
+}
+
+/// Whether `f` is [`dispatch`].
+fn is_ours(f: DriverDispatch) -> bool {
+    core::ptr::fn_addr_eq(f, dispatch as DriverDispatch)
+}
+
+/// The requests [`route`] sends to [`dispatch`].
+const ROUTED: [usize; 4] = [IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, IRP_MJ_DEVICE_CONTROL];
+
+/// The I/O manager's routine for requests a driver does not handle (what
+/// the dispatch table held before [`route`]; Windows' and Wine's fail the
+/// request with `STATUS_INVALID_DEVICE_REQUEST`). Null until `route` ran.
+static IO_MANAGER_DEFAULT: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+/// Points the entries [`route`] set back at the I/O manager's default
+/// routine, for `DriverUnload` once dispatch has drained.
+///
+/// Windows sends no request to a driver whose unload has begun. Wine can:
+/// its request loop may have fetched an IRP for the device before the
+/// service thread ran DriverUnload, and call the table after the image is
+/// unmapped. With the default routine there, such a late request fails
+/// instead of executing unmapped memory. (A request already inside our
+/// code when the image goes away cannot be helped from here.)
+///
+/// # Safety
+/// `driver` is the live driver object. IRQL = PASSIVE_LEVEL.
+unsafe fn unroute(driver: *mut DriverObject) {
+    // Relaxed: see `IO_MANAGER_DEFAULT`.
+    let default = IO_MANAGER_DEFAULT.load(Ordering::Relaxed);
+    if default.is_null() || driver.is_null() {
+        return;
+    }
+    // SAFETY: a non-null value stored by `route` came from a `DriverDispatch`.
+    let default: DriverDispatch = unsafe { core::mem::transmute::<*mut (), DriverDispatch>(default) };
+    for major in ROUTED {
+        // SAFETY: the driver object lives until after DriverUnload; the
+        // entry is a pointer-sized aligned slot, written in one store that
+        // Wine's request loop reads whole.
+        let slot = unsafe { &raw mut (*driver).major_function[major] };
+        // SAFETY: as above.
+        if unsafe { slot.read_volatile() }.is_some_and(is_ours) {
+            // SAFETY: as above.
+            unsafe { slot.write_volatile(Some(default)) };
+        }
     }
 }
 

@@ -137,8 +137,9 @@ pub struct Irp {
     _user_iosb: *mut IoStatusBlock,
     _user_event: *mut KEvent,
     _overlay: [usize; 2],
-    /// `CancelRoutine`: exchange it atomically only (see
-    /// [`crate::irp::set_cancel_routine`]).
+    /// `CancelRoutine`: exchange it atomically only (as
+    /// [`crate::irp::Irp::arm`] and [`crate::irp::CancelableIrp::try_claim`]
+    /// do).
     pub cancel_routine: *mut c_void,
     /// `UserBuffer`.
     pub user_buffer: *mut c_void,
