@@ -13,6 +13,16 @@ use kchan_proto::{
 /// Weight of a new sample in the consumer's turnaround average: 1/8.
 const TURNAROUND_WEIGHT: u64 = 8;
 
+/// How [`Subscriber::try_complete`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Completed,
+    /// Not ready (or no such request): nothing changed.
+    NotReady,
+    /// Its canceller owns it: marked, left queued.
+    CancelOwned,
+}
+
 /// A subscriber's state. Created only through [`Subscriber::prepare`], which
 /// does every allocation, then moved into a channel by `attach`/`reconfigure`.
 pub struct Subscriber<R> {
@@ -233,24 +243,33 @@ impl<R: Request> Subscriber<R> {
     /// its canceller.
     pub(crate) fn complete_ready(&mut self, now: u64, sink: &mut impl Sink<R>) {
         while let Some(i) = self.queue.first_live() {
-            let buf_len = match self.queue.get_mut(i) {
-                Some(req) => req.buffer().len(),
-                None => break,
-            };
-            if !self.ready(now, buf_len) {
+            if self.try_complete(i, now, sink) == Attempt::NotReady {
                 break;
             }
-            if !self.queue.get_mut(i).is_some_and(|r| r.try_claim()) {
-                self.queue.mark_cancel_owned(i);
-                continue;
-            }
-            let Some(mut req) = self.queue.remove(i) else { break };
-            let (bytes, records) = self.fill(req.buffer());
-            self.counters.completions += 1;
-            self.armed = false;
-            self.completed_at = Some(now);
-            sink.complete(req, Outcome::Delivered { bytes, records });
         }
+    }
+
+    /// Completes the pending receive at `i` if the policy says ready and
+    /// its canceller has not taken it (then it is marked theirs).
+    fn try_complete(&mut self, i: usize, now: u64, sink: &mut impl Sink<R>) -> Attempt {
+        let buf_len = match self.queue.get_mut(i) {
+            Some(req) => req.buffer().len(),
+            None => return Attempt::NotReady,
+        };
+        if !self.ready(now, buf_len) {
+            return Attempt::NotReady;
+        }
+        if !self.queue.get_mut(i).is_some_and(|r| r.try_claim()) {
+            self.queue.mark_cancel_owned(i);
+            return Attempt::CancelOwned;
+        }
+        let Some(mut req) = self.queue.remove(i) else { return Attempt::NotReady };
+        let (bytes, records) = self.fill(req.buffer());
+        self.counters.completions += 1;
+        self.armed = false;
+        self.completed_at = Some(now);
+        sink.complete(req, Outcome::Delivered { bytes, records });
+        Attempt::Completed
     }
 
     /// Writes a batch of whole records into `buf` (at least `min_recv_bytes`).
@@ -323,6 +342,13 @@ impl<R: Request> Subscriber<R> {
                 avg => (avg - avg / TURNAROUND_WEIGHT + sample / TURNAROUND_WEIGHT).max(1),
             };
         }
+        // The receive just posted takes what is ready first: completed in
+        // its own post (the driver's dispatch routine), it reaches a client
+        // that asks for no completion packet on success at once, where an
+        // older receive completed instead costs it a trip through its
+        // completion port. Which receive carries a batch does not matter
+        // otherwise: records carry their sequence numbers.
+        self.try_complete(self.queue.len() - 1, now, sink);
         self.complete_ready(now, sink);
         Ok(())
     }

@@ -407,6 +407,30 @@ fn adaptive_holds_after_completion_until_a_post() {
     assert!(ch.check_invariant(id));
 }
 
+/// A post that finds records ready takes them itself, completed in its own
+/// post, rather than an older pending receive: the client then handles it
+/// without a trip through its completion port.
+#[test]
+fn a_post_that_finds_records_ready_completes_itself_first() {
+    let (mut ch, _) = channel();
+    let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
+    let mut sink = VecSink::default();
+    for k in 0..4 {
+        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
+    }
+    ch.publish(1, b"a", &mut sink);
+    assert_eq!(sink.0.last().map(|(r, _)| r.id), Some(0), "a publish completes the oldest");
+    ch.publish(1, b"b", &mut sink);
+    ch.publish(1, b"c", &mut sink);
+    ch.post(id, Req::new(10, 4096), &mut sink).unwrap();
+    assert_eq!(sink.0.len(), 2);
+    let (req, out) = &sink.0[1];
+    assert_eq!(req.id, 10, "the receive just posted, not receive 1");
+    assert_eq!(decode(req, *out), vec![ev(1, b"b"), ev(2, b"c")]);
+    assert_eq!(ch.stats(id).unwrap().pending_receives, 3, "1, 2 and 3 still pend");
+    assert!(ch.check_invariant(id));
+}
+
 /// Re-arming waits for the consumer's whole working K to be back. Were any
 /// post to re-arm, each max-delay completion would leave one more completion
 /// in transit for good, until all K were, and latency would grow K-fold.

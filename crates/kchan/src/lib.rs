@@ -33,8 +33,11 @@
 //!   back from the OVERLAPPED pointer its completion carries, and dropping a
 //!   [`Subscription`] or an [`EventStream`] cancels its requests and waits for
 //!   every completion before freeing anything.
-//! - A receive that completes at once is a completion like any other (its
-//!   packet still reaches the port): it is never taken for a failure.
+//! - A receive that completes at once is never taken for a failure: the
+//!   handle asks for no completion packet then
+//!   (`FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`), and its batch is taken on
+//!   the spot, with no wait on the port; one that pends completes on the
+//!   port. Both go through the same reordering.
 //! - Options beyond the driver's advertised limits ([`Device::version`]) are
 //!   refused before anything is sent, with the limit in the message.
 //! - Two APIs: a blocking one ([`Subscription::next_batch`],

@@ -6,12 +6,20 @@
 //! the driver.
 //!
 //! Each operation is owned by exactly one place at a time: the kernel
-//! (posted), the reorder buffer or the ready queue (completed, waiting its
-//! turn), the caller (the batch lent out), or `idle` (a post that failed, to
-//! be tried again). Each batch is validated once, when its receive completes.
+//! (posted), `returned` (back from the kernel, inside its post or through
+//! the port, not yet looked at), the reorder buffer or the ready queue
+//! (completed, waiting its turn), the caller (the batch lent out), or `idle`
+//! (a post that failed, to be tried again). Each batch is validated once,
+//! when its receive is taken back.
+//!
+//! A receive that finds records waiting completes inside its post, where
+//! the port allows it (the Windows port sets
+//! `FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`): its batch is taken back at once,
+//! with no wait on the port, and goes through the same reordering as one
+//! that pended.
 
 use crate::reorder::{Reorder, Span};
-use crate::sys::{Packet, Port, RecvBuffer};
+use crate::sys::{Completion, Packet, Port, Posted, RecvBuffer};
 use crate::{Error, Result};
 use kchan_proto::{parse_batch, BatchHeader, BatchReader, ProtoError, Record, STATUS_CANCELLED};
 use std::collections::VecDeque;
@@ -37,6 +45,9 @@ pub struct ClientStats {
     pub bytes: u64,
     /// Receives that completed with an error status (not posted again).
     pub failed_receives: u64,
+    /// Receives that completed inside their post, with no completion-port
+    /// round trip (counted among `completions` when they carry a batch).
+    pub completed_at_once: u64,
 }
 
 /// The records of one completed receive, borrowed from its buffer.
@@ -114,6 +125,10 @@ pub(crate) struct Receiver<P: Port> {
     /// Completed batches whose turn has come.
     ready: VecDeque<Completed<P::Op>>,
     reorder: Reorder<Completed<P::Op>>,
+    /// Operations back from the kernel, inside their post or dequeued, not
+    /// taken back yet.
+    returned: VecDeque<Completion<P::Op>>,
+    /// Scratch for dequeued packets.
     packets: Vec<Packet<P::Op>>,
     stats: ClientStats,
 }
@@ -129,6 +144,7 @@ impl<P: Port> Receiver<P> {
             lent: None,
             ready: VecDeque::with_capacity(max_in_flight),
             reorder: Reorder::new(max_in_flight, first_seq),
+            returned: VecDeque::with_capacity(max_in_flight),
             packets: Vec::with_capacity(max_in_flight + 1),
             stats: ClientStats::default(),
         };
@@ -161,37 +177,28 @@ impl<P: Port> Receiver<P> {
         if let Some(lent) = self.lent.take() {
             self.idle.push(lent.op);
         }
-        while let Some(op) = self.idle.pop() {
-            self.post(op)?;
-        }
         let deadline = timeout.map(|t| Instant::now() + t);
-        while self.ready.is_empty() {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let mut packets = std::mem::take(&mut self.packets);
-            let dequeued = self.port.dequeue(left, &mut packets);
-            let (mut woken, mut first_error) = (false, dequeued.err().map(Error::Io));
-            let timed_out = packets.is_empty();
-            // Receives dequeued but not yet taken back count as in flight:
-            // their batches may come before the one at hand.
-            let mut unprocessed = packets.iter().filter(|p| matches!(p, Packet::Received { .. })).count();
-            for packet in packets.drain(..) {
-                match packet {
-                    Packet::Wake => woken = true,
-                    // Every dequeued packet is accounted for before an error is reported.
-                    Packet::Received { op, status, bytes } => {
-                        unprocessed -= 1;
-                        if let Err(e) = self.on_received(op, status, bytes, unprocessed) {
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                }
+        let (mut stop, mut dequeued) = (false, Ok(()));
+        loop {
+            // Every operation back from the kernel is taken back before an
+            // error is reported.
+            let posted = self.post_idle();
+            let taken = self.take_back();
+            std::mem::replace(&mut dequeued, Ok(())).map_err(Error::Io).and(posted).and(taken)?;
+            if !self.ready.is_empty() {
+                break;
             }
-            self.packets = packets;
-            if let Some(e) = first_error {
-                return Err(e);
-            }
-            if (timed_out || woken) && self.ready.is_empty() {
+            if stop {
                 return Ok(None);
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            dequeued = self.port.dequeue(left, &mut self.packets);
+            stop = self.packets.is_empty(); // timed out
+            for packet in self.packets.drain(..) {
+                match packet {
+                    Packet::Received(completion) => self.returned.push_back(completion),
+                    Packet::Wake => stop = true,
+                }
             }
         }
         self.lend();
@@ -206,12 +213,32 @@ impl<P: Port> Receiver<P> {
         Some(Batch { data, reader: BatchReader::of_validated(data) })
     }
 
+    /// Posts the operations waiting in `idle`; stops at the first failure
+    /// (the others are tried on the next call).
+    fn post_idle(&mut self) -> Result<()> {
+        while let Some(op) = self.idle.pop() {
+            self.post(op)?;
+        }
+        Ok(())
+    }
+
+    /// Takes back every operation in `returned` (and what their re-posts
+    /// return at once), then reports the first error.
+    fn take_back(&mut self) -> Result<()> {
+        let mut first_error = None;
+        while let Some(completion) = self.returned.pop_front() {
+            if let Err(e) = self.on_received(completion) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Takes back a completed receive: its batch goes to the reorder buffer,
     /// or the receive is posted again (cancelled by someone else, empty,
     /// malformed), or it is dropped (refused by the driver: posting it again
-    /// would be refused again). `unprocessed`: receives dequeued with it,
-    /// not taken back yet.
-    fn on_received(&mut self, op: Box<P::Op>, status: i32, bytes: usize, unprocessed: usize) -> Result<()> {
+    /// would be refused again).
+    fn on_received(&mut self, Completion { op, status, bytes }: Completion<P::Op>) -> Result<()> {
         if status == STATUS_CANCELLED {
             // Only drop cancels on purpose, and it does not come here: Wine
             // or another thread cancelled it. Keep K receives in flight.
@@ -224,7 +251,10 @@ impl<P: Port> Receiver<P> {
         match summarize(op.filled(bytes)) {
             Ok(Some(summary)) => {
                 let span = Span { first: summary.first, end: summary.end, token: Completed { op, bytes, summary } };
-                self.reorder.push(span, self.port.in_flight() + unprocessed, &mut self.ready);
+                // Receives returned but not taken back yet count as in
+                // flight: their batches may come before this one.
+                let in_flight = self.port.in_flight() + self.returned.len();
+                self.reorder.push(span, in_flight, &mut self.ready);
                 Ok(())
             }
             Ok(None) => self.post(op),
@@ -248,11 +278,20 @@ impl<P: Port> Receiver<P> {
         }
     }
 
+    /// Posts a receive; one that completes at once joins `returned`.
     fn post(&mut self, op: Box<P::Op>) -> Result<()> {
-        self.port.post(op).map_err(|(op, failure)| {
-            self.idle.push(op);
-            Error::request("receive", failure)
-        })
+        match self.port.post(op) {
+            Ok(Posted::InFlight) => Ok(()),
+            Ok(Posted::Completed(completion)) => {
+                self.stats.completed_at_once += 1;
+                self.returned.push_back(completion);
+                Ok(())
+            }
+            Err((op, failure)) => {
+                self.idle.push(op);
+                Err(Error::request("receive", failure))
+            }
+        }
     }
 }
 

@@ -83,6 +83,28 @@ fn injected_events_arrive_in_order_with_their_bytes() {
     assert!(c.completions < n as u64, "batched: {} completions for {n} events", c.completions);
 }
 
+/// A receive posted while records wait completes inside its post, and the
+/// client takes its batch at once (the handle queues no completion packet
+/// for it): without that, `completed_at_once` stays 0.
+#[test]
+fn a_receive_posted_while_records_wait_completes_inside_its_post() {
+    let device = Device::open().unwrap();
+    let mut sub = device.subscribe(SubscribeOptions::new().max_in_flight(1)).unwrap();
+    device.inject([(3u16, &payload(0)[..])]).unwrap();
+    let first = sub.next_batch_timeout(Duration::from_secs(5)).unwrap().expect("the pending receive completed");
+    assert_eq!(first.records().count(), 1);
+    // The batch is in hand, so no receive pends while these are published.
+    let payloads: Vec<[u8; 32]> = (1..4).map(payload).collect();
+    device.inject(payloads.iter().map(|p| (3u16, &p[..]))).unwrap();
+    let items = receive_events(&mut sub, 3);
+    assert!(
+        matches!(&items[..], [Item::Event(a), _, Item::Event(c)] if a.payload == payload(1) && c.payload == payload(3))
+    );
+    let c = sub.client_stats();
+    assert_eq!((c.events, c.completions), (4, 2), "{c:?}");
+    assert_eq!(c.completed_at_once, 1, "{c:?}");
+}
+
 #[test]
 fn losses_reach_the_caller_as_gap_values_matching_the_driver_counters() {
     let device = Device::open().unwrap();

@@ -188,3 +188,76 @@ fn a_start_that_cannot_post_fails_and_leaves_nothing_in_flight() {
     assert!(matches!(err, Error::Request { ntstatus: STATUS_INVALID_HANDLE, .. }), "{err:?}");
     assert!(driver.borrow().pending.is_empty());
 }
+
+// Receives that complete inside their post: no packet follows, the batch
+// is taken back at once.
+
+#[test]
+fn a_receive_that_completes_inside_its_post_is_lent_without_a_dequeue() {
+    let (mut r, driver) = start(Some(0));
+    driver.borrow_mut().complete(0, 0..2, None);
+    assert_eq!(next_seqs(&mut r), Some(vec![0, 1]));
+    let dequeues = driver.borrow().dequeues;
+    driver.borrow_mut().at_once.push_back(2..5);
+    assert_eq!(next_seqs(&mut r), Some(vec![2, 3, 4]), "the lent receive's post brought the next batch");
+    assert_eq!(driver.borrow().dequeues, dequeues, "no wait on the port");
+    assert_eq!(r.pending(), K - 1, "the batch in hand is not in flight");
+    let s = r.stats();
+    assert_eq!((s.completions, s.events, s.completed_at_once), (2, 5, 1));
+    assert_eq!(next_seqs(&mut r), None);
+    assert_eq!(r.pending(), K, "and its receive is posted again");
+}
+
+#[test]
+fn receives_that_complete_at_start_are_handed_over_first() {
+    let driver = Rc::new(RefCell::new(Driver::default()));
+    driver.borrow_mut().at_once.extend([0..2, 2..3]);
+    let mut r = Receiver::start(FakePort(driver.clone()), K, 4096, Some(0)).unwrap();
+    assert_eq!(r.pending(), K - 2);
+    assert_eq!(next_seqs(&mut r), Some(vec![0, 1]));
+    assert_eq!(next_seqs(&mut r), Some(vec![2]));
+    assert_eq!(driver.borrow().dequeues, 0);
+}
+
+#[test]
+fn a_batch_completed_at_once_waits_for_an_earlier_one_still_queued() {
+    let (mut r, driver) = start(Some(0));
+    driver.borrow_mut().complete(0, 0..1, None);
+    assert_eq!(next_seqs(&mut r), Some(vec![0]));
+    {
+        let mut d = driver.borrow_mut();
+        // The driver filled a pending receive with 1..3 (its packet waits
+        // in the queue), then the re-post of the lent one with 3..5,
+        // inside the call.
+        d.complete(0, 1..3, None);
+        d.at_once.push_back(3..5);
+    }
+    assert_eq!(next_seqs(&mut r), Some(vec![1, 2]));
+    assert_eq!(next_seqs(&mut r), Some(vec![3, 4]));
+}
+
+#[test]
+fn an_empty_batch_completed_at_once_is_posted_again() {
+    let (mut r, driver) = start(Some(0));
+    driver.borrow_mut().complete(0, 0..1, None);
+    assert!(next_seqs(&mut r).is_some());
+    driver.borrow_mut().at_once.extend([1..1, 1..2]);
+    assert_eq!(next_seqs(&mut r), Some(vec![1]), "posted again, it completed at once with the next batch");
+    assert_eq!(driver.borrow().posts, K + 2);
+}
+
+#[test]
+fn drop_frees_a_batch_completed_at_once_and_cancels_only_what_is_in_flight() {
+    let (mut r, driver) = start(Some(0));
+    driver.borrow_mut().complete(0, 0..1, None);
+    assert!(next_seqs(&mut r).is_some());
+    // 1..5 is still with the driver: the batch 5..6 waits for its turn.
+    driver.borrow_mut().at_once.push_back(5..6);
+    assert_eq!(next_seqs(&mut r), None);
+    assert_eq!(r.pending(), K - 1, "the held batch is not in flight");
+    drop(r);
+    let d = driver.borrow();
+    assert_eq!(d.cancel_requests, 1);
+    assert!(d.pending.is_empty() && d.queued.is_empty(), "every receive in flight came back");
+    assert_eq!(d.abandoned, 0);
+}

@@ -1,8 +1,9 @@
 //! An in-memory [`Port`] whose driver the test plays: it holds the posted
 //! receives in order, completes them when and how the test says (in any
-//! order, with batches or error statuses), and answers cancels.
+//! order, with batches or error statuses, through the queue or inside the
+//! post), and answers cancels.
 
-use super::{Failure, Packet, Port, RecvBuffer};
+use super::{Completion, Failure, Packet, Port, PostResult, Posted, RecvBuffer};
 use kchan_proto::{BatchBuilder, GapReason, STATUS_CANCELLED};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -30,6 +31,9 @@ pub(crate) struct Driver {
     pub queued: VecDeque<Packet<FakeOp>>,
     /// The next posts fail at once with this NTSTATUS.
     pub refuse_posts: Option<i32>,
+    /// Events for the next posts to complete with inside the call (as in
+    /// [`Driver::complete`], without a gap), first in line first.
+    pub at_once: VecDeque<std::ops::Range<u64>>,
     /// Cancels are ignored (a driver that never completes them).
     pub ignore_cancels: bool,
     /// How many times every receive was asked to cancel.
@@ -38,6 +42,8 @@ pub(crate) struct Driver {
     pub abandoned: usize,
     /// Receives posted so far.
     pub posts: usize,
+    /// Calls to `dequeue` so far.
+    pub dequeues: usize,
 }
 
 impl Driver {
@@ -45,24 +51,29 @@ impl Driver {
     /// payload = the sequence number's low byte) and a gap record
     /// `(first, count)` after them if given.
     pub fn complete(&mut self, nth: usize, seqs: std::ops::Range<u64>, gap: Option<(u64, u64)>) {
-        let mut op = self.pending.remove(nth).expect("no such pending receive");
-        let mut batch = BatchBuilder::new(&mut op.buffer).unwrap();
-        for seq in seqs {
-            batch.push_event(seq, 1, seq * 10, &[seq as u8]).unwrap();
-        }
-        if let Some((first, count)) = gap {
-            batch.push_gap(first, count, GapReason::RingFull, 0).unwrap();
-        }
-        let bytes = batch.finish(0);
-        self.queued.push_back(Packet::Received { op, status: 0, bytes });
+        let op = self.pending.remove(nth).expect("no such pending receive");
+        self.queued.push_back(Packet::Received(fill(op, seqs, gap)));
     }
 
     /// Completes the `nth` pending receive with `status` and these bytes.
     pub fn complete_raw(&mut self, nth: usize, status: i32, bytes: &[u8]) {
         let mut op = self.pending.remove(nth).expect("no such pending receive");
         op.buffer[..bytes.len()].copy_from_slice(bytes);
-        self.queued.push_back(Packet::Received { op, status, bytes: bytes.len() });
+        self.queued.push_back(Packet::Received(Completion { op, status, bytes: bytes.len() }));
     }
+}
+
+/// `op` completed with a batch of events `seqs` and a gap (see [`Driver::complete`]).
+fn fill(mut op: Box<FakeOp>, seqs: std::ops::Range<u64>, gap: Option<(u64, u64)>) -> Completion<FakeOp> {
+    let mut batch = BatchBuilder::new(&mut op.buffer).unwrap();
+    for seq in seqs {
+        batch.push_event(seq, 1, seq * 10, &[seq as u8]).unwrap();
+    }
+    if let Some((first, count)) = gap {
+        batch.push_gap(first, count, GapReason::RingFull, 0).unwrap();
+    }
+    let bytes = batch.finish(0);
+    Completion { op, status: 0, bytes }
 }
 
 /// The port, sharing [`Driver`] with the test.
@@ -75,19 +86,22 @@ impl Port for FakePort {
         Box::new(FakeOp { buffer: vec![0; bytes] })
     }
 
-    fn post(&mut self, op: Box<FakeOp>) -> Result<(), (Box<FakeOp>, Failure)> {
+    fn post(&mut self, op: Box<FakeOp>) -> PostResult<FakeOp> {
         let mut driver = self.0.borrow_mut();
         if let Some(status) = driver.refuse_posts {
             return Err((op, Failure::Status(status)));
         }
         driver.posts += 1;
+        if let Some(seqs) = driver.at_once.pop_front() {
+            return Ok(Posted::Completed(fill(op, seqs, None)));
+        }
         driver.pending.push_back(op);
-        Ok(())
+        Ok(Posted::InFlight)
     }
 
     fn in_flight(&self) -> usize {
         let driver = self.0.borrow();
-        driver.pending.len() + driver.queued.iter().filter(|p| matches!(p, Packet::Received { .. })).count()
+        driver.pending.len() + driver.queued.iter().filter(|p| matches!(p, Packet::Received(_))).count()
     }
 
     fn cancel_all(&mut self) {
@@ -95,7 +109,7 @@ impl Port for FakePort {
         driver.cancel_requests += 1;
         if !driver.ignore_cancels {
             while let Some(op) = driver.pending.pop_front() {
-                driver.queued.push_back(Packet::Received { op, status: STATUS_CANCELLED, bytes: 0 });
+                driver.queued.push_back(Packet::Received(Completion { op, status: STATUS_CANCELLED, bytes: 0 }));
             }
         }
     }
@@ -103,6 +117,7 @@ impl Port for FakePort {
     fn dequeue(&mut self, timeout: Option<Duration>, out: &mut Vec<Packet<FakeOp>>) -> io::Result<()> {
         let mut driver = self.0.borrow_mut();
         assert!(timeout.is_some() || !driver.queued.is_empty(), "the test would wait forever");
+        driver.dequeues += 1;
         out.extend(driver.queued.drain(..));
         Ok(())
     }

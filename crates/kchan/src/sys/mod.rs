@@ -31,21 +31,37 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// What a port hands back.
+/// A receive back from the kernel: the operation is the caller's again,
+/// with the NTSTATUS and the bytes the driver wrote into its buffer.
+pub(crate) struct Completion<Op> {
+    /// The operation.
+    pub op: Box<Op>,
+    /// Its NTSTATUS.
+    pub status: i32,
+    /// Bytes written.
+    pub bytes: usize,
+}
+
+/// What a port's queue hands back.
 pub(crate) enum Packet<Op> {
-    /// A receive completed: the operation is the caller's again, with the
-    /// NTSTATUS and the bytes the driver wrote into its buffer.
-    Received {
-        /// The operation, back from the kernel.
-        op: Box<Op>,
-        /// Its NTSTATUS.
-        status: i32,
-        /// Bytes written.
-        bytes: usize,
-    },
+    /// A receive that was in flight completed.
+    Received(Completion<Op>),
     /// A wake-up posted to the port.
     Wake,
 }
+
+/// How a post went.
+pub(crate) enum Posted<Op> {
+    /// The receive is with the kernel; [`Port::dequeue`] returns it.
+    InFlight,
+    /// It completed inside the call, and no packet will follow: the
+    /// operation is back at once (a receive that found records waiting).
+    Completed(Completion<Op>),
+}
+
+/// What [`Port::post`] returns: how the post went, or, if it failed at
+/// once, the operation back with the failure.
+pub(crate) type PostResult<Op> = Result<Posted<Op>, (Box<Op>, Failure)>;
 
 /// A receive operation's buffer.
 pub(crate) trait RecvBuffer {
@@ -56,9 +72,10 @@ pub(crate) trait RecvBuffer {
 
 /// Where receives are posted and their completions come back.
 ///
-/// An operation given to [`Port::post`] belongs to the kernel until a
-/// [`Packet::Received`] returns it; [`Port::cancel_all`] only asks for the
-/// completions. A port never frees an operation the kernel may still write.
+/// An operation given to [`Port::post`] belongs to the kernel until the
+/// post itself ([`Posted::Completed`]) or a [`Packet::Received`] returns it;
+/// [`Port::cancel_all`] only asks for the completions. A port never frees an
+/// operation the kernel may still write.
 pub(crate) trait Port {
     /// The receive operation: a buffer the driver fills.
     type Op: RecvBuffer;
@@ -66,13 +83,14 @@ pub(crate) trait Port {
     /// A new operation with a buffer of `bytes`.
     fn new_op(&self, bytes: usize) -> Box<Self::Op>;
     /// Sends a receive. On failure the operation comes back at once.
-    fn post(&mut self, op: Box<Self::Op>) -> Result<(), (Box<Self::Op>, Failure)>;
+    fn post(&mut self, op: Box<Self::Op>) -> PostResult<Self::Op>;
     /// Operations with the kernel now.
     fn in_flight(&self) -> usize;
     /// Asks the driver to cancel every receive in flight.
     fn cancel_all(&mut self);
-    /// Dequeues what has completed, waiting up to `timeout` (forever if
-    /// `None`) for the first packet; appends nothing on time-out.
+    /// Dequeues what has completed (one packet or more), waiting up to
+    /// `timeout` (forever if `None`) for the first; appends nothing on
+    /// time-out.
     fn dequeue(&mut self, timeout: Option<Duration>, out: &mut Vec<Packet<Self::Op>>) -> io::Result<()>;
     /// Gives up on the operations still in flight: their memory is leaked,
     /// never freed, since the kernel may still write it.

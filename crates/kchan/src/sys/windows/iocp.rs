@@ -5,7 +5,9 @@ use std::io;
 use std::os::windows::io::{AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::time::Duration;
 use windows_sys::Win32::Foundation::{GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_TIMEOUT};
+use windows_sys::Win32::Storage::FileSystem::SetFileCompletionNotificationModes;
 use windows_sys::Win32::System::Threading::INFINITE;
+use windows_sys::Win32::System::WindowsProgramming::FILE_SKIP_COMPLETION_PORT_ON_SUCCESS;
 use windows_sys::Win32::System::IO::{
     CreateIoCompletionPort, GetQueuedCompletionStatusEx, PostQueuedCompletionStatus, OVERLAPPED_ENTRY,
 };
@@ -67,4 +69,20 @@ impl CompletionPort {
     fn raw(&self) -> HANDLE {
         self.handle.as_raw_handle() as HANDLE
     }
+}
+
+/// Asks the I/O manager to queue no completion packet for a request on
+/// `file` that succeeds inside its call (`FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`):
+/// the caller then handles it on the spot. A request that pends, or fails
+/// after pending, still completes on the port.
+pub(crate) fn skip_port_on_success(file: BorrowedHandle<'_>) -> io::Result<()> {
+    // SAFETY: a valid handle for the duration of the call; the flag is a
+    // documented mode bit (it fits the u8 the function takes).
+    let ok = unsafe {
+        SetFileCompletionNotificationModes(file.as_raw_handle() as HANDLE, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS as u8)
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

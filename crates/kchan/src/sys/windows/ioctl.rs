@@ -6,8 +6,10 @@
 //!
 //! - `TRUE`: the request completed at once. Its completion is signalled all
 //!   the same (the OVERLAPPED's event, or a packet on the handle's
-//!   completion port), exactly as for a request that pended; the last
-//!   error is left as it was.
+//!   completion port), exactly as for a request that pended, unless the
+//!   handle asked for no packet on success
+//!   (`FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`): then this return is the
+//!   completion. The last error is left as it was.
 //! - `FALSE` and `ERROR_IO_PENDING`: the request is in flight.
 //! - `FALSE` and another error: it failed at once. Nothing is signalled and
 //!   the OVERLAPPED is not written; the driver's NTSTATUS is the thread's

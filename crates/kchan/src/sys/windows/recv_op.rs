@@ -2,8 +2,10 @@
 //!
 //! Ownership moves with the request, as in compio: [`RecvOp::post`] hands
 //! the boxed operation to the kernel as a raw pointer, and [`RecvOp::reclaim`]
-//! takes it back once the completion packet for its OVERLAPPED has been
-//! dequeued (completed or cancelled). While it is with the kernel no Rust
+//! takes it back once its completion has been observed: the completion
+//! packet for its OVERLAPPED dequeued (completed or cancelled), or, on a
+//! handle that queues no packet for a request that succeeds at once, the
+//! post itself returning success. While it is with the kernel no Rust
 //! reference to the buffer exists, and the OVERLAPPED, which a cancel points
 //! the kernel at, is an `UnsafeCell`.
 
@@ -26,6 +28,14 @@ pub(crate) struct RecvOp {
 
 const _: () = assert!(std::mem::offset_of!(RecvOp, overlapped) == 0, "a completion's OVERLAPPED is its RecvOp");
 
+/// A receive the kernel accepted.
+pub(crate) struct Sent {
+    /// The operation, with the kernel until its completion is observed.
+    pub op: NonNull<RecvOp>,
+    /// The bytes written, if it completed inside the call.
+    pub completed: Option<usize>,
+}
+
 impl RecvOp {
     /// A new idle operation with a zeroed buffer of `bytes`; its completions
     /// go to the completion port the handle is bound to (no event).
@@ -38,10 +48,12 @@ impl RecvOp {
 
     /// Sends the receive IOCTL `code` on `device` (open, bound to a
     /// completion port). On success the operation belongs to the kernel
-    /// until exactly one completion packet carrying [`RecvOp::overlapped_ptr`]
-    /// is dequeued, whether it completed at once or pended; on failure
+    /// until its completion is observed: exactly one completion packet
+    /// carrying [`RecvOp::overlapped_ptr`] is dequeued, or, if it completed
+    /// inside the call on a handle with `FILE_SKIP_COMPLETION_PORT_ON_SUCCESS`,
+    /// no packet comes and that return was the completion. On failure
     /// nothing was queued and it comes back at once.
-    pub fn post(mut self: Box<Self>, device: HANDLE, code: u32) -> Result<NonNull<RecvOp>, (Box<RecvOp>, Failure)> {
+    pub fn post(mut self: Box<Self>, device: HANDLE, code: u32) -> Result<Sent, (Box<RecvOp>, Failure)> {
         self.overlapped.reset();
         let (buffer, len) = {
             let buffer = self.buffer.get_mut();
@@ -51,8 +63,8 @@ impl RecvOp {
         let overlapped = RecvOp::overlapped_ptr(op);
         // SAFETY: the handle is open; the buffer and the OVERLAPPED live in
         // the leaked box, which stays where it is, unfreed and unreferenced
-        // (but for its OVERLAPPED cell), until `reclaim` after the
-        // completion packet, or is taken back below if the call failed.
+        // (but for its OVERLAPPED cell), until `reclaim` once its completion
+        // has been observed, or is taken back below if the call failed.
         let started = unsafe { device_io_control(device, code, std::ptr::null(), 0, buffer, len, overlapped) };
         match started {
             Started::Failed(failure) => {
@@ -60,7 +72,8 @@ impl RecvOp {
                 // the operation, and `op` came from `Box::leak` above.
                 Err((unsafe { Box::from_raw(op.as_ptr()) }, failure))
             }
-            Started::Completed(_) | Started::Pending => Ok(op),
+            Started::Completed(bytes) => Ok(Sent { op, completed: Some(bytes) }),
+            Started::Pending => Ok(Sent { op, completed: None }),
         }
     }
 
@@ -86,8 +99,8 @@ impl RecvOp {
     ///
     /// # Safety
     ///
-    /// `op` was returned by [`RecvOp::post`], its completion packet has been
-    /// dequeued, and it is reclaimed once.
+    /// `op` was returned by [`RecvOp::post`], its completion has been
+    /// observed (see there), and it is reclaimed once.
     pub unsafe fn reclaim(op: NonNull<RecvOp>) -> Box<RecvOp> {
         // SAFETY: per the contract the kernel is done with it and nothing
         // else owns it; it came from `Box::leak`.
