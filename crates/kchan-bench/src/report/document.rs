@@ -11,6 +11,10 @@ use super::{is_seed, LATENCY_RATE, MODES, PAYLOADS, RING_DEFAULT, RING_IN_TIME, 
 use crate::report::run::round2;
 use serde_json::{json, Value};
 
+/// Above this share of the seed's time per event taken by one no-op round
+/// trip, the headline ratio is not split into Wine's part and the rest.
+const SPLIT_LIMIT: f64 = 0.9;
+
 /// What the runs of a benchmark produced, before assembly. Every list holds
 /// the JSON lines of `kchan-bench` as printed; flat-out lines also carry the
 /// `round` they ran in.
@@ -146,8 +150,10 @@ fn mode_entry(r: &Results, floor: &Value, mode: &str, source: &str, payload: u32
         (Some(s), Some(rtt)) if s > 0.0 => Some((s * rtt / 1e6).min(1.0)),
         _ => None,
     };
+    // When one round trip takes (nearly) all of the seed's time per event,
+    // what is left is noise: no split is given.
     let without_rtt = match (ratio.as_f64(), share) {
-        (Some(x), Some(sh)) if !is_seed(mode) => json!(round2(x * (1.0 - sh))),
+        (Some(x), Some(sh)) if !is_seed(mode) && sh < SPLIT_LIMIT => json!(round2(x * (1.0 - sh))),
         _ => Value::Null,
     };
     Some(json!({

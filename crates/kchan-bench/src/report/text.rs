@@ -303,6 +303,15 @@ fn summary_lines(doc: &Value) -> Vec<String> {
         for payload in PAYLOADS {
             let Some(k8) = find(&all, "kchan-k8", source, payload) else { continue };
             let Some(share) = k8["seed_ioctl_rtt_share"].as_f64() else { continue };
+            if k8["ratio_without_ioctl_rtt"].is_null() {
+                lines.push(format!(
+                    "Wine's per-IOCTL cost in the headline ratio, {payload} B, {source}: one no-op round trip (floor.rtt p50, {}) takes {:.0} % or more of seed-overlapped's time per event here, so nearly all of the seed's time is that cost and the ratio {} cannot be split. Quote it nowhere as a Windows figure: there a no-op IOCTL takes microseconds (not measured here)",
+                    time_us(&doc["floor"]["rtt_p50_us"]),
+                    (share * 100.0).min(100.0),
+                    ratio(&k8["ratio_to_seed_overlapped"]),
+                ));
+                continue;
+            }
             lines.push(format!(
                 "Wine's per-IOCTL cost in the headline ratio, {payload} B, {source}: one no-op round trip (floor.rtt p50) is {:.0} % of seed-overlapped's time per event here; without it kchan-k8 / seed-overlapped would be {} instead of {}. Quote neither as a Windows figure: there a no-op IOCTL takes microseconds, not {} (not measured here)",
                 share * 100.0,
