@@ -24,6 +24,9 @@ static KCHAN_DEVICE *Kchan;
 static KTIMER TickTimer;
 static KDPC TickDpc;
 static LONG64 volatile Ticks;
+/* What the I/O manager put in the dispatch table (its routine for requests
+ * no driver handles), put back at unload: see Unload. */
+static PDRIVER_DISPATCH Unhandled;
 
 /* Timer DPC: IRQL = DISPATCH_LEVEL. KchanPublish neither waits nor allocates. */
 static VOID NTAPI OnTick(KDPC *Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
@@ -56,7 +59,14 @@ static NTSTATUS NTAPI Dispatch(DEVICE_OBJECT *DeviceObject, IRP *Irp)
 /* Stop the source first (no KchanPublish running or to come), then kchan. */
 static VOID NTAPI Unload(DRIVER_OBJECT *DriverObject)
 {
-    UNREFERENCED_PARAMETER(DriverObject);
+    /* Windows sends no request once the unload has begun; Wine may still
+     * call the table after this image is unmapped, so point it back at the
+     * I/O manager's own routine first. KchanDeleteDevice then waits for the
+     * requests already inside. */
+    DriverObject->MajorFunction[IRP_MJ_CREATE] = Unhandled;
+    DriverObject->MajorFunction[IRP_MJ_CLEANUP] = Unhandled;
+    DriverObject->MajorFunction[IRP_MJ_CLOSE] = Unhandled;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = Unhandled;
     KeCancelTimer(&TickTimer);
     /* On Windows a DPC already queued still runs after KeCancelTimer: wait for it. */
     KeFlushQueuedDpcs();
@@ -79,6 +89,7 @@ NTSTATUS NTAPI DriverEntry(DRIVER_OBJECT *DriverObject, UNICODE_STRING *Registry
     if (!NT_SUCCESS(status))
         return status;
 
+    Unhandled = DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL];
     DriverObject->MajorFunction[IRP_MJ_CREATE] = Dispatch;
     DriverObject->MajorFunction[IRP_MJ_CLEANUP] = Dispatch;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = Dispatch;
