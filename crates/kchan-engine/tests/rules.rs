@@ -136,9 +136,7 @@ fn one_event_per_completion() {
     for i in 0..3u8 {
         ch.publish(1, &[i], &mut sink);
     }
-    for k in 0..3 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 3, &mut sink);
     assert_eq!(sink.0.len(), 3);
     for (i, (r, o)) in sink.0.iter().enumerate() {
         assert_eq!(decode(r, *o), vec![ev(i as u64, &[i as u8])]);
@@ -157,9 +155,7 @@ fn one_event_gap_travels_with_the_next_event() {
     for i in 0..10u8 {
         ch.publish(1, &[i; 32], &mut sink); // 4 fit, 6 dropped: a tail gap
     }
-    for k in 0..2 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 2, &mut sink);
     ch.publish(1, b"new", &mut sink); // the gap is written in front of it
     for k in 2..6 {
         ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
@@ -190,9 +186,7 @@ fn one_event_tail_gap_goes_with_the_last_event() {
     for i in 0..6u8 {
         ch.publish(1, &[i; 32], &mut sink);
     }
-    for k in 0..4 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 4, &mut sink);
     let last = decode(&sink.0[3].0, sink.0[3].1);
     assert_eq!(last, vec![ev(3, &[3; 32]), Rec::Gap { first: 4, count: 2, reason: GapReason::RingFull }]);
     assert!(sink.0.iter().all(|(r, o)| decode(r, *o).iter().filter(|r| matches!(r, Rec::Ev { .. })).count() == 1));
@@ -383,9 +377,7 @@ fn adaptive_holds_after_completion_until_a_post() {
     let (mut ch, clock) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..8 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 8, &mut sink);
     ch.publish(1, b"a", &mut sink);
     assert_eq!(sink.0.len(), 1, "armed: first record completes at once");
     for p in [b"b", b"c", b"d"] {
@@ -415,9 +407,7 @@ fn a_post_that_finds_records_ready_completes_itself_first() {
     let (mut ch, _) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..4 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 4, &mut sink);
     ch.publish(1, b"a", &mut sink);
     assert_eq!(sink.0.last().map(|(r, _)| r.id), Some(0), "a publish completes the oldest");
     ch.publish(1, b"b", &mut sink);
@@ -439,9 +429,7 @@ fn adaptive_rearms_only_when_the_consumer_has_all_its_receives_back() {
     let (mut ch, clock) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..3 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 3, &mut sink);
     ch.publish(1, b"a", &mut sink);
     assert_eq!(sink.0.len(), 1, "armed: the first record completes at once");
     ch.publish(1, b"b", &mut sink);
@@ -483,9 +471,7 @@ fn adaptive_holds_for_the_consumers_measured_turnaround() {
     let (mut ch, clock) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..2 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 2, &mut sink);
     let t = consume_cycles(&mut ch, &clock, id, 5000); // 500 us to come back
     clock.set(t);
     ch.publish(1, b"a", &mut sink);
@@ -505,9 +491,7 @@ fn adaptive_fast_consumer_keeps_max_delay() {
     let (mut ch, clock) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..2 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 2, &mut sink);
     let t = consume_cycles(&mut ch, &clock, id, 100); // 10 us
     clock.set(t);
     ch.publish(1, b"a", &mut sink);
@@ -585,8 +569,7 @@ fn reconfigure_keeps_a_consumer_counted_as_consuming() {
         ch.publish(1, &[i; 32], &mut sink); // the first completes the receive; 3 stay (168 bytes)
     }
     assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "256 - 168 bytes left");
-    let same = Subscriber::prepare(&cfg(256, 4), ch.limits()).unwrap();
-    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    reconfigure(&mut ch, id, &cfg(256, 4), &mut sink).unwrap();
     assert!(ch.has_room(1, 88) && !ch.has_room(1, 89), "still consuming, still 88 bytes left");
 }
 
@@ -597,16 +580,13 @@ fn reconfigure_keeps_an_adaptive_consumers_working_k() {
     let (mut ch, clock) = channel();
     let id = subscribe(&mut ch, policy_cfg(CompletionPolicy::Adaptive));
     let mut sink = VecSink::default();
-    for k in 0..3 {
-        ch.post(id, Req::new(k, 4096), &mut sink).unwrap();
-    }
+    post_receives(&mut ch, id, 3, &mut sink);
     ch.publish(1, b"a", &mut sink);
     ch.publish(1, b"b", &mut sink);
     clock.set(1000);
     ch.on_timer(1000, &mut sink);
     assert_eq!(sink.0.len(), 2, "two completions in transit, one receive pending");
-    let same = Subscriber::prepare(&policy_cfg(CompletionPolicy::Adaptive), ch.limits()).unwrap();
-    drop(ch.reconfigure(id, same, &mut sink).map_err(|e| e.1).unwrap());
+    reconfigure(&mut ch, id, &policy_cfg(CompletionPolicy::Adaptive), &mut sink).unwrap();
     ch.post(id, Req::new(10, 4096), &mut sink).unwrap(); // the consumer returns one
     ch.publish(1, b"c", &mut sink);
     assert_eq!(sink.0.len(), 2, "one completion still in transit: hold");

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use kchan_engine::proto::{parse_batch, GapReason, Record, SubscribeConfig};
-use kchan_engine::{Channel, Clock, Limits, Outcome, Request, Sink, Subscriber, SubscriberId};
+use kchan_engine::{Channel, Clock, EngineError, Limits, Outcome, Request, Sink, Subscriber, SubscriberId};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -99,4 +99,22 @@ pub fn subscribe(ch: &mut Chan, cfg: SubscribeConfig) -> SubscriberId {
 
 pub fn cfg(ring: u32, k: u32) -> SubscribeConfig {
     SubscribeConfig { ring_bytes: ring, max_in_flight: k, ..Default::default() }
+}
+
+/// Posts `n` receives of 4 KiB to `id`, with request ids `0..n`.
+pub fn post_receives(ch: &mut Chan, id: SubscriberId, n: u64, sink: &mut VecSink) {
+    for k in 0..n {
+        ch.post(id, Req::new(k, 4096), sink).unwrap();
+    }
+}
+
+/// Reconfigures `id` to `cfg`; the old memory is dropped at once.
+pub fn reconfigure(
+    ch: &mut Chan,
+    id: SubscriberId,
+    cfg: &SubscribeConfig,
+    sink: &mut VecSink,
+) -> Result<(), EngineError> {
+    let prepared = Subscriber::prepare(cfg, ch.limits()).unwrap();
+    ch.reconfigure(id, prepared, sink).map(drop).map_err(|(_, e)| e)
 }
