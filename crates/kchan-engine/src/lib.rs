@@ -49,8 +49,11 @@
 //!
 //! # Completion policies ([`kchan_proto::CompletionPolicy`])
 //!
-//! All policies complete a receive with as many whole records as fit, FIFO
-//! over the pending receives, and all complete at once when the waiting
+//! All policies complete a receive with as many whole records as fit: a
+//! post that finds records ready fills the receive just posted (so it
+//! completes inside its own post), later records go FIFO over the pending
+//! receives (records carry their sequence numbers, so which receive carries
+//! a batch does not matter to a reader). All complete at once when the waiting
 //! records already fill the receive's buffer or the ring reaches
 //! `fill_percent`: holding could then only cause drops.
 //!
