@@ -364,7 +364,10 @@ impl Harness {
                 match self.ch.reconfigure(self.subs[i].id, prepared, &mut sink) {
                     Ok(_) => {
                         let s = &mut self.subs[i];
-                        let bound = config.delay_bound();
+                        // The waiting records were held under the old policy
+                        // (an adaptive one: up to twice the consumer's
+                        // turnaround) until now, and the new one may hold them on.
+                        let bound = config.delay_bound().max(s.delay_bound());
                         for p in &mut s.waiting {
                             p.bound = p.bound.max(bound);
                         }
