@@ -230,7 +230,7 @@ Add-Result "kchan monitor for $MonitorSeconds s" ($monitor.Code -eq 0)
 
 # --- Unload, leak report, uninstall ----------------------------------------
 
-foreach ($name in 'LastUnloadLiveAllocations', 'LastUnloadLiveBytes') {
+foreach ($name in 'LastUnloadLiveAllocations', 'LastUnloadLiveBytes', 'LastUnloadDroppedRecords') {
     Remove-ItemProperty -LiteralPath $ServiceKey -Name $name -ErrorAction SilentlyContinue
 }
 $stop = Invoke-Logged $Kchan @('driver', 'stop')
@@ -242,6 +242,11 @@ $bytes = if ($report -and ($report.PSObject.Properties.Name -contains 'LastUnloa
     $report.LastUnloadLiveBytes } else { $null }
 Add-Result 'leak report: nothing allocated at the end of DriverUnload' (($allocs -eq 0) -and ($bytes -eq 0)) `
     "allocations $allocs, bytes $bytes"
+# Windows unloads only once every handle is closed: their CLEANUP counted
+# what their rings held, and the unload finds none.
+$dropped = if ($report -and ($report.PSObject.Properties.Name -contains 'LastUnloadDroppedRecords')) {
+    $report.LastUnloadDroppedRecords } else { $null }
+Add-Result 'unload report: no records left in rings at DriverUnload' ($dropped -eq 0) "records $dropped"
 $uninstall = Invoke-Logged $Kchan @('driver', 'uninstall')
 Add-Result 'kchan driver uninstall' ($uninstall.Code -eq 0)
 

@@ -53,7 +53,8 @@ typedef struct KCHAN_CONFIG {
    * The `RegistryPath` that `DriverEntry` received, or NULL. The library
    * reads the ring budget parameter `RingBudgetBytes` (REG_QWORD) there
    * and, when the device is deleted, writes the unload report
-   * (`LastUnloadLiveAllocations`, `LastUnloadLiveBytes`). Copied.
+   * (`LastUnloadLiveAllocations`, `LastUnloadLiveBytes`,
+   * `LastUnloadDroppedRecords`). Copied.
    */
   const UNICODE_STRING *RegistryPath;
   /**
@@ -168,8 +169,10 @@ ULONG KchanPublish(struct KCHAN_DEVICE *Device,
  * and the device object. Waits without a time limit, logging if it takes
  * long. If `KCHAN_CONFIG.RegistryPath` was given, writes the unload report
  * there once the device is gone: the library's live allocations and bytes,
- * 0 and 0 unless it leaked (with several devices, the last one deleted
- * leaves the final report).
+ * 0 and 0 unless it leaked, and the events still waiting unread in the
+ * rings of handles open at the deletion, which went with them (counted
+ * dropped at close); with several devices, the last one deleted leaves the
+ * final report.
  *
  * IRQL: PASSIVE_LEVEL (typically in `DriverUnload`, or on `DriverEntry`'s
  * failure path).

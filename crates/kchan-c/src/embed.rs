@@ -78,7 +78,11 @@ pub(crate) unsafe fn delete(device: *mut KchanDevice) {
     }
     // SAFETY: a live device, destroyed once, no publish running (caller).
     let closed = unsafe { Device::destroy(device.cast::<Device>()) };
-    kchan_km::kprintln!("device deleted: closed {} subscribers", closed);
+    kchan_km::kprintln!(
+        "device deleted: closed {} subscribers, {} records left in their rings counted dropped",
+        closed.subscribers,
+        closed.records_dropped
+    );
 }
 
 /// The library's config for a C config: zero fields take the defaults,

@@ -91,7 +91,8 @@ pub struct KchanConfig {
     /// The `RegistryPath` that `DriverEntry` received, or NULL. The library
     /// reads the ring budget parameter `RingBudgetBytes` (REG_QWORD) there
     /// and, when the device is deleted, writes the unload report
-    /// (`LastUnloadLiveAllocations`, `LastUnloadLiveBytes`). Copied.
+    /// (`LastUnloadLiveAllocations`, `LastUnloadLiveBytes`,
+    /// `LastUnloadDroppedRecords`). Copied.
     pub registry_path: *const UnicodeString,
     /// Budget for the rings of all subscribers together, in bytes; 0: 256
     /// MiB. The registry parameter, when present, replaces either. A
@@ -229,8 +230,10 @@ pub unsafe extern "C" fn KchanPublish(
 /// and the device object. Waits without a time limit, logging if it takes
 /// long. If `KCHAN_CONFIG.RegistryPath` was given, writes the unload report
 /// there once the device is gone: the library's live allocations and bytes,
-/// 0 and 0 unless it leaked (with several devices, the last one deleted
-/// leaves the final report).
+/// 0 and 0 unless it leaked, and the events still waiting unread in the
+/// rings of handles open at the deletion, which went with them (counted
+/// dropped at close); with several devices, the last one deleted leaves the
+/// final report.
 ///
 /// IRQL: PASSIVE_LEVEL (typically in `DriverUnload`, or on `DriverEntry`'s
 /// failure path).

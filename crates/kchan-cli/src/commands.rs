@@ -31,6 +31,7 @@ pub fn stats(name: &DeviceName, as_json: bool) -> Result<(), String> {
             "rejected": c.rejected,
             "fanout": c.fanout,
             "dropped": c.dropped,
+            "dropped_at_close": s.dropped_at_close,
             "subscribers": c.subscribers,
             "pending_receives": c.pending_receives,
             "completions": c.completions,
@@ -46,8 +47,8 @@ pub fn stats(name: &DeviceName, as_json: bool) -> Result<(), String> {
         println!("kchan driver at {}, protocol {}", name, v.protocol_version);
         println!("published      {:>12}   (rejected {})", c.published, c.rejected);
         println!("fan-out        {:>12}   (records stored for subscribers)", c.fanout);
-        println!("dropped        {:>12}", c.dropped);
-        println!("subscribers    {:>12}   (this command's handle included)", c.subscribers);
+        println!("dropped        {:>12}   ({} left unread by handles that closed)", c.dropped, s.dropped_at_close);
+        println!("subscribers    {:>12}", c.subscribers);
         println!("pending recvs  {:>12}", c.pending_receives);
         println!("completions    {:>12}   cancels {}", c.completions, c.cancels);
         println!("pool           {:>12} B in {} allocations", c.pool_bytes, c.pool_allocations);

@@ -38,13 +38,16 @@ fn fails_with_one_line(args: &[&str], hint: &str) {
 #[test]
 fn stats_json_has_the_channel_counters() {
     let v: Value = serde_json::from_str(ok(&["stats", "--json"]).trim()).expect("one JSON object");
-    for key in ["published", "dropped", "subscribers", "pending_receives", "pool_bytes", "gen_running"] {
+    for key in
+        ["published", "dropped", "dropped_at_close", "subscribers", "pending_receives", "pool_bytes", "gen_running"]
+    {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     // `kchan stats` only reads: its handle never subscribes, so it may see 0.
     assert!(v["subscribers"].is_u64(), "{v}");
     let text = ok(&["stats"]);
     assert!(text.contains("published") && text.contains("generator"), "{text}");
+    assert!(text.contains("left unread by handles that closed"), "{text}");
 }
 
 #[test]

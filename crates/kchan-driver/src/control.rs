@@ -47,8 +47,8 @@ impl<K: Kernel> Device<K> {
     }
 
     /// `IOCTL_STATS`: the channel's counters, the handle's subscriber's
-    /// (zero before it subscribed), the driver's own fields (hooks), and
-    /// the ring budget. Writes as much of the reply as `out` holds (at
+    /// (zero before it subscribed), the driver's own fields (hooks), the
+    /// ring budget, and the records dropped at close. Writes as much of the reply as `out` holds (at
     /// least `STATS_REPLY_MIN_BYTES`, checked by the caller).
     pub(crate) fn stats(&self, words: Option<&HandleWords<'_>>, out: &mut [u8]) -> Reply {
         let bound = match words.map(handle::binding) {
@@ -58,6 +58,7 @@ impl<K: Kernel> Device<K> {
         let Some(mut reply) = self.channel.with(|chan, _| StatsReply {
             channel: chan.channel_stats(),
             subscriber: bound.and_then(|id| chan.stats(id)).unwrap_or_default(),
+            dropped_at_close: chan.dropped_at_close(),
             ..StatsReply::default()
         }) else {
             return (STATUS_DELETE_PENDING, 0);

@@ -11,8 +11,9 @@
 //! 2. (The embedder stops its event sources, the WDM layer the timer.)
 //! 3. Close every subscriber: receives that can be claimed complete
 //!    `STATUS_CANCELLED` now; the others belong to cancel routines already
-//!    running. Wait, with no time limit, until every receive IRP the driver
-//!    held is completed, by whichever path.
+//!    running; the event records still in the rings are counted dropped at
+//!    close (and reported: [`Closed`]). Wait, with no time limit, until
+//!    every receive IRP the driver held is completed, by whichever path.
 //! 4. Free the channel. Nothing of the device can run any more.
 
 use crate::budget::RingBudget;
@@ -32,6 +33,16 @@ pub enum TimerSleep {
     UntilWoken,
     /// The channel is gone (unload): stop.
     Exit,
+}
+
+/// What unload closed ([`Device::close_all`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Closed {
+    /// Subscribers closed (handles still open at unload).
+    pub subscribers: usize,
+    /// Event records still waiting in their rings, freed with them and
+    /// counted dropped at close.
+    pub records_dropped: u64,
 }
 
 /// How a device is set up.
@@ -176,16 +187,18 @@ impl<K: Kernel> Device<K> {
 
     /// Unload, step 3 (after [`Device::stop_dispatch`] and after the timer
     /// and every event source stopped): closes every subscriber, completing
-    /// its receives, then waits without a time limit until every receive
-    /// IRP is completed (cancel routines already running complete theirs).
-    /// Returns how many subscribers it closed. IRQL = PASSIVE_LEVEL.
-    pub fn close_all(&self) -> usize {
+    /// its receives and counting the records left in its ring dropped at
+    /// close, then waits without a time limit until every receive IRP is
+    /// completed (cancel routines already running complete theirs).
+    /// Returns what it closed. IRQL = PASSIVE_LEVEL.
+    pub fn close_all(&self) -> Closed {
         crate::irql::passive::<K>();
-        let mut closed = 0;
+        let mut closed = Closed::default();
         while let Some(Some(id)) = self.channel.with(|chan, _| chan.open_subscribers().next()) {
-            let detached = self.channel.with(|chan, sink| chan.close(id, sink));
-            self.free(detached.unwrap_or_default());
-            closed += 1;
+            let detached = self.channel.with(|chan, sink| chan.close(id, sink)).unwrap_or_default();
+            closed.records_dropped += detached.records();
+            self.free(detached);
+            closed.subscribers += 1;
         }
         self.channel.receives.drain("receives");
         if let Some(chan) = self.channel.take() {

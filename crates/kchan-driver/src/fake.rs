@@ -439,7 +439,7 @@ impl FakeIo {
     }
 
     /// The whole unload sequence of the device (what `DriverUnload` runs).
-    pub fn unload(&self) -> usize {
+    pub fn unload(&self) -> crate::Closed {
         self.device.stop_dispatch();
         self.device.close_all()
     }

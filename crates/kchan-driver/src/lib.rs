@@ -89,6 +89,6 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-pub use device::{Batch, Config, Device, SourceHooks, TimerSleep};
+pub use device::{Batch, Closed, Config, Device, SourceHooks, TimerSleep};
 pub use kchan_engine::Limits;
 pub use kernel::{Kernel, NtStatus};

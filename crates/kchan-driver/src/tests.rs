@@ -2,6 +2,8 @@
 //! CLEANUP/CLOSE and unload code, run against the fake kernel.
 
 #[cfg(not(loom))]
+mod at_close;
+#[cfg(not(loom))]
 mod defects;
 #[cfg(not(loom))]
 mod flow;

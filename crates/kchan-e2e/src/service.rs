@@ -1,8 +1,8 @@
 //! A driver's service through the Service Control Manager API (what
 //! `sc stop`/`sc start` call), and the values under its registry key (the
-//! unload report, `kchan_proto::LEAK_ALLOCS_VALUE`/`LEAK_BYTES_VALUE`; the
-//! ring budget parameter). Tests that stop a service must run in the
-//! driver's prefix.
+//! unload report, `kchan_proto::LEAK_ALLOCS_VALUE`, `LEAK_BYTES_VALUE` and
+//! `UNLOAD_DROPPED_RECORDS_VALUE`; the ring budget parameter). Tests that
+//! stop a service must run in the driver's prefix.
 //!
 //! A [`Service`] restarts the service when dropped, whatever happened in
 //! the test, so a failure does not take the driver away from the tests

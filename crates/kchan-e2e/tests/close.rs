@@ -7,11 +7,13 @@
 //! - `TerminateProcess` of a child holding 16 pending receives: the same
 //!   counts return to what they were.
 //! - Meanwhile another subscriber loses nothing.
+//! - Records left unread in a handle's ring when it closes are counted
+//!   dropped at close, exactly, channel-wide.
 //!
 //! The child is `hold-receives`, a program of this crate.
 #![cfg(windows)]
 
-use kchan_e2e::{only_kind, serial, wait_until, Device, RECV_BYTES};
+use kchan_e2e::{kchan_command, only_kind, serial, wait_until, Device, RECV_BYTES};
 use kchan_proto::{parse_batch, Record, IOCTL_RECV, STATUS_CANCELLED};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -106,4 +108,48 @@ fn terminating_a_child_with_16_pending_receives_restores_the_counts() {
     );
     witness.inject(&[(KIND, b"after the child")]);
     check_witness(&witness, 2);
+}
+
+/// A kind only the test below subscribes to.
+const UNREAD_KIND: u16 = 13;
+
+/// Handle A subscribes, records are injected for it and left unread, A
+/// closes: its ring goes with them, and handle B (which never subscribes)
+/// sees in STATS `dropped_at_close` and the channel's `dropped` grown by
+/// exactly that many, as does `kchan stats --json`. Wine sends no
+/// `IRP_MJ_CLEANUP`: its `IRP_MJ_CLOSE`, which the driver treats as the
+/// CLEANUP it never got, is what closes the subscriber here (on Windows
+/// CLEANUP would, and the CLOSE after it would count nothing more; the
+/// host tests in `kchan-driver` check both orders).
+#[test]
+fn records_left_unread_when_a_handle_closes_are_counted_dropped_at_close() {
+    let _g = serial();
+    const UNREAD: u64 = 9;
+    let b = Device::must_open();
+    let before = b.stats();
+
+    let a = Device::must_open();
+    a.subscribe(&only_kind(UNREAD_KIND)).expect("subscribe A");
+    let records: Vec<(u16, &[u8])> = (0..UNREAD).map(|_| (UNREAD_KIND, &b"left unread"[..])).collect();
+    a.inject(&records);
+    let waiting = a.stats();
+    assert_eq!((waiting.subscriber.in_ring_records, waiting.subscriber.delivered), (UNREAD, 0));
+    assert_eq!(waiting.dropped_at_close, before.dropped_at_close, "nothing counted while A is open");
+
+    a.close();
+    // CloseHandle returns before winedevice.exe has run the driver's CLOSE.
+    assert!(
+        wait_until(Duration::from_secs(5), || b.stats().channel.subscribers == before.channel.subscribers),
+        "A's subscriber is gone"
+    );
+    let after = b.stats();
+    assert_eq!(after.dropped_at_close - before.dropped_at_close, UNREAD, "{after:?}");
+    assert_eq!(after.channel.dropped - before.channel.dropped, UNREAD, "channel dropped counts them too");
+    assert_eq!(after.channel.fanout - before.channel.fanout, UNREAD, "published to A: all {UNREAD} dropped");
+
+    let out = kchan_command().args(["stats", "--json"]).output().expect("kchan stats --json runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["dropped_at_close"].as_u64(), Some(after.dropped_at_close), "kchan stats shows it: {v}");
+    assert_eq!(v["dropped"].as_u64(), Some(after.channel.dropped), "{v}");
 }

@@ -15,7 +15,7 @@ use kchan_e2e::service::Service;
 use kchan_e2e::{serial, under_wine, wait_until, RECV_BYTES};
 use kchan_proto::{
     GenConfig, StatsReply, IOCTL_RECV, LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, PROTOCOL_VERSION, STATUS_CANCELLED,
-    STATUS_NOT_SUPPORTED, STATUS_SUCCESS,
+    STATUS_NOT_SUPPORTED, STATUS_SUCCESS, UNLOAD_DROPPED_RECORDS_VALUE,
 };
 use std::path::PathBuf;
 use std::process::Command;
@@ -148,21 +148,31 @@ fn the_rust_driver_streams_its_own_events() {
 }
 
 /// Stops `example`'s service with a subscriber and receives pending, and
-/// checks the unload report its driver wrote under its own service key.
-/// Under Wine the unload runs at once and completes the receives; Windows
-/// defers it until the handle closes, whose CLEANUP completes them.
+/// another holding records injected for it, unread, and checks the unload
+/// report its driver wrote under its own service key. Under Wine the
+/// unload runs at once, completes the receives and counts the unread
+/// records: at least the injected ones (the example's own events may be
+/// waiting in the first subscriber's ring too; `unload.rs` checks the exact
+/// count on `kchan.sys`). Windows defers the unload until the handles
+/// close, whose CLEANUP completes the receives and counts the records: the
+/// unload finds none.
 fn unload_with_a_client_attached(example: &Example) {
+    const UNREAD_KIND: u16 = 50;
     let service = Service::named(example.service);
     let kchan_service = Service::open();
     for s in [&service, &kchan_service] {
         s.delete_value(LEAK_ALLOCS_VALUE);
         s.delete_value(LEAK_BYTES_VALUE);
+        s.delete_value(UNLOAD_DROPPED_RECORDS_VALUE);
     }
 
     let device = kchan_e2e::Device::open_path(example.path).expect("open the example");
     device.subscribe(&kchan_e2e::only_kind(example.kind)).expect("subscribe");
     let mut receives: Vec<_> = (0..4).map(|_| device.post(IOCTL_RECV, &[], RECV_BYTES).expect("post RECV")).collect();
-    let mut handle = Some(device);
+    let unread = kchan_e2e::Device::open_path(example.path).expect("open the example again");
+    unread.subscribe(&kchan_e2e::only_kind(UNREAD_KIND)).expect("subscribe");
+    unread.inject(&[(UNREAD_KIND, b"one"), (UNREAD_KIND, b"two"), (UNREAD_KIND, b"three")]);
+    let mut handle = Some((device, unread));
     service.request_stop();
     let wine = under_wine();
     if wine {
@@ -187,6 +197,12 @@ fn unload_with_a_client_attached(example: &Example) {
     wait_until(Duration::from_secs(10), || service.read_qword(LEAK_BYTES_VALUE).is_some());
     assert_eq!(service.read_qword(LEAK_ALLOCS_VALUE), Some(0), "{}: allocations live after unload", example.service);
     assert_eq!(service.read_qword(LEAK_BYTES_VALUE), Some(0), "{}: bytes live after unload", example.service);
+    let dropped = service.read_qword(UNLOAD_DROPPED_RECORDS_VALUE);
+    if wine {
+        assert!(dropped >= Some(3), "{}: the 3 unread records counted at unload: {dropped:?}", example.service);
+    } else {
+        assert_eq!(dropped, Some(0), "{}: the handles' CLEANUP counted them", example.service);
+    }
     assert_eq!(kchan_service.read_qword(LEAK_ALLOCS_VALUE), None, "{} wrote into kchan's key", example.service);
     drop(handle);
 

@@ -20,10 +20,10 @@
 #![cfg(windows)]
 
 use kchan_e2e::service::{delete_value, read_qword, Service};
-use kchan_e2e::{serial, under_wine, wait_until, Device, RECV_BYTES};
+use kchan_e2e::{only_kind, serial, under_wine, wait_until, Device, RECV_BYTES};
 use kchan_proto::{
     GenConfig, IOCTL_RECV, LEAK_ALLOCS_VALUE as LIVE_ALLOCS, LEAK_BYTES_VALUE as LIVE_BYTES, STATUS_CANCELLED,
-    STATUS_SUCCESS,
+    STATUS_SUCCESS, UNLOAD_DROPPED_RECORDS_VALUE as UNLOAD_DROPPED,
 };
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -103,6 +103,41 @@ fn stop_with_open_handles_pending_receives_and_the_generator_then_start_again() 
     assert_eq!((st.subscribers, st.pool_allocations), (1, 3), "{st:?}");
     dev.cancel(&mut r).expect("CancelIoEx");
     assert!(r.wait_timeout(Duration::from_millis(5_000)));
+}
+
+/// Two handles hold records injected for them, unread, when the service
+/// stops: under Wine, DriverUnload closes their subscribers and its report
+/// (`LastUnloadDroppedRecords`) counts exactly those records. On Windows
+/// the unload waits for the handles, whose CLEANUP counts them instead
+/// (in the channel's counters, gone with the driver), so the unload finds
+/// none: 0 (written from Windows' documented order, never run there).
+#[test]
+fn unload_reports_the_records_left_unread_in_open_handles_rings() {
+    let _g = serial();
+    let service = Service::open();
+    assert!(service.running(), "the driver runs before the test");
+    delete_value(UNLOAD_DROPPED);
+    let a = Device::must_open();
+    a.subscribe(&only_kind(43)).expect("subscribe a");
+    let b = Device::must_open();
+    b.subscribe(&only_kind(44)).expect("subscribe b");
+    a.inject(&[(43, b"a1"), (43, b"a2"), (43, b"a3"), (44, b"b1"), (44, b"b2")]);
+    assert_eq!((a.stats().subscriber.in_ring_records, b.stats().subscriber.in_ring_records), (3, 2));
+
+    let mut handles = Some((a, b));
+    service.request_stop();
+    let wine = under_wine();
+    if !wine {
+        drop(handles.take());
+    }
+    service.wait_stopped();
+    // Written at the end of DriverUnload, which the service state may not wait for.
+    wait_until(Duration::from_secs(10), || read_qword(UNLOAD_DROPPED).is_some());
+    let expected = if wine { 3 + 2 } else { 0 };
+    assert_eq!(read_qword(UNLOAD_DROPPED), Some(expected), "records the unload found in rings");
+    drop(handles);
+    assert!(service.start(), "service restarted");
+    wait_open();
 }
 
 /// Lines of winedevice.exe's stderr (the session log xtask captures with

@@ -41,7 +41,15 @@ pub struct Channel<R, C> {
     slots: Box<[Slot<R>]>,
     /// `by_kind[k]`: bit `i` set if slot `i` is open and subscribed to kind `k`.
     by_kind: [u64; MAX_KIND as usize + 1],
+    /// Counters of the subscribers whose slots were freed, and channel-wide
+    /// ones; [`Channel::channel_stats`] adds the attached subscribers'.
     stats: ChannelStats,
+    /// Event records discarded with a closing subscriber's ring, all time
+    /// (also in `stats.dropped`).
+    dropped_at_close: u64,
+    /// Event records delivered by the subscribers whose slots were freed:
+    /// only for the channel-wide balance ([`Channel::check_all_invariants`]).
+    retired_delivered: u64,
     /// No subscriber's deadline is earlier (`u64::MAX`: none known). A
     /// deadline appears only through publish, post or reconfigure, which
     /// lower this; others only vanish or move later, so it may be early,
@@ -65,6 +73,8 @@ impl<R: Request, C: Clock> Channel<R, C> {
             slots: v.into_boxed_slice(),
             by_kind: [0; MAX_KIND as usize + 1],
             stats,
+            dropped_at_close: 0,
+            retired_delivered: 0,
             deadline_bound: u64::MAX,
         })
     }
@@ -155,13 +165,20 @@ impl<R: Request, C: Clock> Channel<R, C> {
     /// its ring already returned — until `cancel` removed the last of them; then
     /// its slot is freed. Unknown or closing ids: a no-op (CLEANUP and CLOSE may
     /// both call it). Drop the returned memory after releasing the lock.
+    ///
+    /// The event records still waiting in the ring go with it: they are
+    /// counted dropped, in [`Channel::dropped_at_close`] and in the channel's
+    /// `dropped`; [`Detached::records`] says how many.
     pub fn close(&mut self, id: SubscriberId, sink: &mut impl Sink<R>) -> Detached<R> {
         let Some(sub) = self.sub_mut(id) else { return Detached::default() };
         if sub.closing {
             return Detached::default();
         }
         let ring = sub.close(sink);
+        let discarded = sub.dropped_at_close;
         let done = sub.queue.len() == 0;
+        self.dropped_at_close += discarded;
+        self.stats.dropped += discarded;
         self.set_filter(id.index as usize, 0);
         let queue = if done { self.free_slot(id.index as usize) } else { None };
         Detached { ring, queue }
@@ -174,7 +191,9 @@ impl<R: Request, C: Clock> Channel<R, C> {
         self.stats.subscribers -= 1;
         self.stats.cancels += sub.counters.cancels;
         self.stats.completions += sub.counters.completions;
+        // Its drops at close are in `stats.dropped` since its close.
         self.stats.dropped += sub.counters.dropped();
+        self.retired_delivered += sub.counters.delivered;
         Some(sub.queue)
     }
 
@@ -330,6 +349,8 @@ impl<R: Request, C: Clock> Channel<R, C> {
     }
 
     /// Channel-wide counters (generator fields are the driver's to fill).
+    /// `dropped` counts every reason: ring full and overwritten for every
+    /// subscriber, attached or gone, and [`Channel::dropped_at_close`].
     pub fn channel_stats(&self) -> ChannelStats {
         let mut s = self.stats;
         for sub in self.slots.iter().filter_map(|s| s.sub.as_ref()) {
@@ -345,14 +366,36 @@ impl<R: Request, C: Clock> Channel<R, C> {
         s
     }
 
+    /// Event records that were waiting in a subscriber's ring when it closed
+    /// (its handle's CLEANUP or CLOSE, or unload), all time: freed with the
+    /// ring, so counted dropped here and in `channel_stats().dropped`. Gap
+    /// records are not counted: the losses they report were counted (ring
+    /// full, overwritten) when they happened.
+    pub fn dropped_at_close(&self) -> u64 {
+        self.dropped_at_close
+    }
+
     /// Checks the accounting invariant of `id`: published == delivered + in
-    /// ring + dropped (by reason). `false` also for an unknown id.
+    /// ring + dropped (ring full, overwritten, at close). `false` also for an
+    /// unknown id.
     pub fn check_invariant(&self, id: SubscriberId) -> bool {
         self.sub(id).is_some_and(Subscriber::balanced)
     }
 
-    /// [`Channel::check_invariant`] for every attached subscriber.
+    /// [`Channel::check_invariant`] for every attached subscriber, and the
+    /// same channel-wide, over every subscriber ever attached: `fanout` ==
+    /// delivered + in rings + `dropped` (all reasons).
     pub fn check_all_invariants(&self) -> bool {
-        self.slots.iter().filter_map(|s| s.sub.as_ref()).all(Subscriber::balanced)
+        let (mut delivered, mut in_rings) = (self.retired_delivered, 0u64);
+        for sub in self.slots.iter().filter_map(|s| s.sub.as_ref()) {
+            if !sub.balanced() {
+                return false;
+            }
+            let st = sub.stats();
+            delivered += st.delivered;
+            in_rings += st.in_ring_records;
+        }
+        let c = self.channel_stats();
+        delivered.checked_add(in_rings).and_then(|n| n.checked_add(c.dropped)) == Some(c.fanout)
     }
 }

@@ -43,9 +43,21 @@
 //! gap already at the front) takes their place. Either way the gap sits
 //! exactly where the missing sequence numbers were. Rings are at least
 //! `Limits::min_ring_bytes` (largest record + one gap record), so any record
-//! fits an empty ring and nothing can stall. Invariant at every moment, per
-//! subscriber: `published == delivered + in_ring + dropped_ring_full +
-//! dropped_overwritten` ([`Channel::check_invariant`]).
+//! fits an empty ring and nothing can stall.
+//!
+//! A subscriber that closes (its handle's CLEANUP or CLOSE, or unload) frees
+//! its ring with the records still in it: its event records are counted
+//! dropped *at close* ([`Channel::dropped_at_close`], and in the channel's
+//! `dropped`), at the close itself, under the lock. Its gap records and a
+//! pending tail gap are not counted again: the losses they report were
+//! counted when they happened.
+//!
+//! Invariant at every moment, per subscriber: `published == delivered +
+//! in_ring + dropped_ring_full + dropped_overwritten` (+ its drops at close
+//! once closing: [`Channel::check_invariant`]); and channel-wide, over every
+//! subscriber ever attached: `fanout == delivered + in rings + dropped`,
+//! `dropped` counting ring full, overwritten and at close
+//! ([`Channel::check_all_invariants`]).
 //!
 //! # Completion policies ([`kchan_proto::CompletionPolicy`])
 //!
@@ -98,7 +110,8 @@
 //!   once) and keeps records, receives, sequence numbers and counters, or
 //!   fails unchanged with `WouldLoseRecords`.
 //! - `close` returns `Detached` for unknown or closing ids too (empty), so
-//!   CLEANUP and CLOSE may both call it.
+//!   CLEANUP and CLOSE may both call it; the records counted dropped at a
+//!   close are the `Detached::records` it returns.
 //! - `publish` refuses kinds > 63 and payloads > `Limits::max_payload`
 //!   (counted as `rejected`).
 //! - A gap record merged by drop-oldest eviction reports `Overwritten` even

@@ -49,6 +49,10 @@ pub struct Subscriber<R> {
     turnaround_ticks: u64,
     pub(crate) closing: bool,
     pub(crate) counters: SubscriberStats,
+    /// Event records still in the ring when the subscriber closed, freed
+    /// with it: counted dropped (at close), so that a closing subscriber
+    /// balances too. Not a wire counter: the channel carries it on.
+    pub(crate) dropped_at_close: u64,
 }
 
 /// A subscriber allocated outside the lock, ready for `Channel::attach` or
@@ -78,6 +82,13 @@ impl<R> Detached<R> {
     /// budgets ring memory gets back when this is dropped.
     pub fn ring_bytes(&self) -> usize {
         self.ring.as_ref().map_or(0, Ring::capacity)
+    }
+
+    /// Event records in the ring it holds, freed with it: those a closed
+    /// subscriber left unread, which `Channel::close` counted dropped at
+    /// close (a reconfigure hands back an emptied ring: 0).
+    pub fn records(&self) -> u64 {
+        self.ring.as_ref().map_or(0, Ring::events)
     }
 }
 
@@ -119,6 +130,7 @@ impl<R: Request> Subscriber<R> {
             turnaround_ticks: 0,
             closing: false,
             counters,
+            dropped_at_close: 0,
         }))
     }
 
@@ -354,7 +366,10 @@ impl<R: Request> Subscriber<R> {
     }
 
     /// Hands back every claimable pending request as `Closed`; requests whose
-    /// canceller won stay queued. Returns the ring for freeing.
+    /// canceller won stay queued. Returns the ring for freeing; the event
+    /// records still in it are counted in `dropped_at_close`. Gap records
+    /// in it and a pending tail gap are not: the losses they report were
+    /// counted when they happened.
     pub(crate) fn close(&mut self, sink: &mut impl Sink<R>) -> Option<Ring> {
         let mut i = 0;
         while let Some(req) = self.queue.get_mut(i) {
@@ -370,7 +385,9 @@ impl<R: Request> Subscriber<R> {
         }
         self.closing = true;
         self.tail_gap = None;
-        self.ring.take()
+        let ring = self.ring.take();
+        self.dropped_at_close += ring.as_ref().map_or(0, Ring::events);
+        ring
     }
 
     /// Removes the pending request `request_id`.
@@ -426,9 +443,12 @@ impl<R: Request> Subscriber<R> {
         Ok(())
     }
 
-    /// The accounting invariant: published == delivered + in ring + dropped.
+    /// The accounting invariant: published == delivered + in ring + dropped
+    /// (ring full, overwritten, and at close once closing: its ring is gone).
     pub(crate) fn balanced(&self) -> bool {
-        self.closing || self.stats().balanced()
+        let s = self.stats();
+        let accounted = s.delivered.checked_add(s.in_ring_records).and_then(|n| n.checked_add(s.dropped()));
+        accounted.and_then(|n| n.checked_add(self.dropped_at_close)) == Some(s.published)
     }
 }
 

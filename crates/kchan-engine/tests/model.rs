@@ -19,6 +19,11 @@
 //!   sequence number once, as the event published with it or inside a gap
 //!   record; at the end, after a drain, every published record was delivered
 //!   or reported lost. The counters agree throughout.
+//! - **Accounting, channel-wide**: over every subscriber ever attached,
+//!   closed ones included, what was published to them (the test's count)
+//!   is delivered (the test's count), waiting in a ring or counted dropped
+//!   (ring full, overwritten, or at close); a close counts as dropped at
+//!   close exactly the event records its ring held.
 mod common;
 use common::*;
 use kchan_engine::proto::{
@@ -198,12 +203,16 @@ struct Harness {
     subs: Vec<Sub>,
     owner: HashMap<u64, SubscriberId>,
     next_id: u64,
+    /// Records published to subscribers, all subscribers ever attached.
+    published: u64,
+    /// Event records delivered, all subscribers ever attached.
+    delivered: u64,
 }
 
 impl Harness {
     fn new() -> Harness {
         let (ch, clock) = channel();
-        Harness { ch, clock, now: 0, subs: Vec::new(), owner: HashMap::new(), next_id: 0 }
+        Harness { ch, clock, now: 0, subs: Vec::new(), owner: HashMap::new(), next_id: 0, published: 0, delivered: 0 }
     }
 
     fn open(&mut self, i: usize) -> Option<usize> {
@@ -251,6 +260,7 @@ impl Harness {
                                 };
                                 prop_assert_eq!((kind, payload, timestamp), (p.kind, &p.payload[..], p.timestamp));
                                 s.delivered += 1;
+                                self.delivered += 1;
                                 (seq, 1, timestamp)
                             }
                             Record::Gap { first_seq, count, timestamp, .. } => (first_seq, count, timestamp),
@@ -364,7 +374,10 @@ impl Harness {
                 match self.ch.reconfigure(self.subs[i].id, prepared, &mut sink) {
                     Ok(_) => {
                         let s = &mut self.subs[i];
-                        let bound = config.delay_bound();
+                        // The waiting records were held under the old policy
+                        // (an adaptive one: up to twice the consumer's
+                        // turnaround) until now, and the new one may hold them on.
+                        let bound = config.delay_bound().max(s.delay_bound());
                         for p in &mut s.waiting {
                             p.bound = p.bound.max(bound);
                         }
@@ -393,6 +406,7 @@ impl Harness {
                     reached += 1;
                 }
                 prop_assert_eq!(n, reached, "fan-out to every open subscriber of the kind");
+                self.published += reached as u64;
                 self.complete(sink, &mut Vec::new())?;
             }
             Op::Post { sub, buf, claimable } => {
@@ -410,8 +424,13 @@ impl Harness {
                 let s = &mut self.subs[i];
                 s.closing = true;
                 let mut expected: Vec<u64> = s.pending.iter().filter(|(_, c)| *c).map(|(id, _)| *id).collect();
+                let in_ring = self.ch.stats(s.id).expect("attached").in_ring_records;
+                let before = (self.ch.dropped_at_close(), self.ch.channel_stats().dropped);
                 let mut sink = VecSink::default();
-                let _ = self.ch.close(s.id, &mut sink);
+                let detached = self.ch.close(s.id, &mut sink);
+                prop_assert_eq!(detached.records(), in_ring, "the ring goes with what waited in it");
+                let after = (self.ch.dropped_at_close(), self.ch.channel_stats().dropped);
+                prop_assert_eq!(after, (before.0 + in_ring, before.1 + in_ring), "counted dropped at close");
                 self.complete(sink, &mut expected)?;
                 prop_assert!(expected.is_empty(), "close left claimable requests {:?}", expected);
             }
@@ -432,7 +451,20 @@ impl Harness {
                 prop_assert!(st.balanced());
             }
         }
-        prop_assert_eq!(self.ch.channel_stats().subscribers, self.subs.len() as u64);
+        let channel = self.ch.channel_stats();
+        prop_assert_eq!(channel.subscribers, self.subs.len() as u64);
+        // Channel-wide, closed subscribers included: their in-ring records
+        // went with them, into `dropped`.
+        let mut in_rings = 0;
+        for s in &self.subs {
+            in_rings += self.ch.stats(s.id).expect("attached").in_ring_records;
+        }
+        prop_assert_eq!(channel.fanout, self.published, "fan-out counts every record published to a subscriber");
+        prop_assert_eq!(
+            self.published,
+            self.delivered + in_rings + channel.dropped,
+            "published == delivered + in rings + dropped, channel-wide"
+        );
         Ok(())
     }
 

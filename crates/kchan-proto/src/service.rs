@@ -24,6 +24,10 @@ pub const LEAK_ALLOCS_VALUE: &str = "LastUnloadLiveAllocations";
 /// `REG_QWORD` under the service key: bytes still live when the last
 /// `DriverUnload` finished.
 pub const LEAK_BYTES_VALUE: &str = "LastUnloadLiveBytes";
+/// `REG_QWORD` under the service key: event records the last `DriverUnload`
+/// found still waiting in subscribers' rings (of handles still open), freed
+/// with them and so counted dropped at close (`StatsReply::dropped_at_close`).
+pub const UNLOAD_DROPPED_RECORDS_VALUE: &str = "LastUnloadDroppedRecords";
 
 /// The service key of `service` relative to `HKEY_LOCAL_MACHINE`.
 pub fn service_key_path(service: &str) -> ServiceKey<'_> {

@@ -56,7 +56,10 @@ pub struct ChannelStats {
     pub rejected: u64,
     /// Records stored for subscribers (sum over subscribers of accepted fan-out).
     pub fanout: u64,
-    /// Records dropped, all subscribers and reasons.
+    /// Records dropped, all subscribers (attached or gone) and reasons: ring
+    /// full, overwritten, and discarded at close
+    /// ([`StatsReply::dropped_at_close`]; a driver whose reply ends before
+    /// that field counts the first two only).
     pub dropped: u64,
     /// Attached subscribers (closing ones included).
     pub subscribers: u64,
@@ -84,7 +87,8 @@ pub struct ChannelStats {
 const _: () = assert!(core::mem::size_of::<ChannelStats>() == 14 * 8);
 
 /// Output of `IOCTL_STATS`: the channel and the calling handle's subscriber
-/// (all zero when the handle has not subscribed), then the ring budget.
+/// (all zero when the handle has not subscribed), then the ring budget, then
+/// the records dropped at close.
 ///
 /// The reply grows only at its end. A driver writes as much of it as the
 /// output buffer holds, from [`STATS_REPLY_MIN_BYTES`] (the reply's first
@@ -104,8 +108,17 @@ pub struct StatsReply {
     /// Ring bytes of the budget in use (attached subscribers' rings, and
     /// rings being allocated by a subscribe).
     pub ring_budget_used: u64,
+    /// Event records that were still waiting in a subscriber's ring when it
+    /// closed (its handle's CLEANUP or CLOSE, or the driver's unload),
+    /// freed with the ring: all subscribers, all time. Also counted in
+    /// `channel.dropped`, so that channel-wide, over every subscriber ever
+    /// attached, published == delivered + in rings + dropped. Gap records
+    /// are not counted here: the losses they report were counted (ring
+    /// full, overwritten) when they happened. 0 from a driver whose reply
+    /// ends before this field.
+    pub dropped_at_close: u64,
 }
-const _: () = assert!(core::mem::size_of::<StatsReply>() == 33 * 8);
+const _: () = assert!(core::mem::size_of::<StatsReply>() == 34 * 8);
 
 /// Smallest `IOCTL_STATS` output buffer a driver accepts: `channel` and
 /// `subscriber`, the reply's first layout.
@@ -148,19 +161,39 @@ impl SubscriberStats {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parse_reads_the_first_layout_and_the_whole_reply() {
-        let full = StatsReply {
-            channel: ChannelStats { published: 7, ..Default::default() },
+    fn full_reply() -> StatsReply {
+        StatsReply {
+            channel: ChannelStats { published: 7, dropped: 5, ..Default::default() },
             subscriber: SubscriberStats { next_seq: 9, ..Default::default() },
             ring_budget_bytes: 100,
             ring_budget_used: 40,
-        };
+            dropped_at_close: 3,
+        }
+    }
+
+    #[test]
+    fn parse_reads_the_first_layout_and_the_whole_reply() {
+        let full = full_reply();
         assert_eq!(StatsReply::parse(full.as_bytes()), Ok(full));
         let first = StatsReply::parse(&full.as_bytes()[..STATS_REPLY_MIN_BYTES]).unwrap();
         assert_eq!((first.channel, first.subscriber), (full.channel, full.subscriber));
-        assert_eq!((first.ring_budget_bytes, first.ring_budget_used), (0, 0));
+        assert_eq!((first.ring_budget_bytes, first.ring_budget_used, first.dropped_at_close), (0, 0, 0));
         assert_eq!(StatsReply::parse(&full.as_bytes()[..STATS_REPLY_MIN_BYTES - 1]), Err(ProtoError::BufferTooSmall));
+    }
+
+    #[test]
+    fn a_reply_of_the_budget_layout_reads_as_none_dropped_at_close() {
+        // A driver of the layout before `dropped_at_close` (33 u64s) writes
+        // that much: every field it has reads intact, the new one as 0.
+        let full = full_reply();
+        let read = StatsReply::parse(&full.as_bytes()[..33 * 8]).unwrap();
+        assert_eq!(read, StatsReply { dropped_at_close: 0, ..full });
+        // A reply longer than this layout (a later driver): this layout's
+        // fields, whole.
+        let mut longer = [0u8; core::mem::size_of::<StatsReply>() + 16];
+        longer[..core::mem::size_of::<StatsReply>()].copy_from_slice(full.as_bytes());
+        longer[core::mem::size_of::<StatsReply>()..].fill(0xff);
+        assert_eq!(StatsReply::parse(&longer), Ok(full));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! (`kchan-driver`): the library's device as `\Device\kchan`
 //! (`\\.\kchan`, service `kchan`), a synthetic event source driven by
 //! `IOCTL_GEN_START`/`IOCTL_GEN_STOP` ([`generator`]), and a leak report
-//! written at unload ([`leak_report`]).
+//! written at unload ([`leak_report`]), with the records the unload found
+//! still in rings.
 //!
 //! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
 //! link setting, so `cargo build -p kchan-sys --target
@@ -93,6 +94,11 @@ unsafe extern "system" fn driver_unload(_driver: *mut DriverObject) {
     // only event source and `destroy` stops it through the hooks.
     let closed = unsafe { KchanDevice::destroy(dev) };
     let pool = POOL.stats();
-    kprintln!("unloaded: closed {} subscribers; pool live: {:?}", closed, pool);
-    leak_report::write(&pool);
+    kprintln!(
+        "unloaded: closed {} subscribers, {} records left in their rings counted dropped; pool live: {:?}",
+        closed.subscribers,
+        closed.records_dropped,
+        pool
+    );
+    leak_report::write(&pool, closed.records_dropped);
 }

@@ -44,7 +44,7 @@ fn subscribe_inject_receive() {
     let s = stats(&io, &h);
     assert_eq!((s.subscriber.published, s.subscriber.delivered), (1, 1));
     assert_eq!(io.close(&h), STATUS_SUCCESS);
-    assert_eq!(io.unload(), 0);
+    assert_eq!(io.unload().subscribers, 0);
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn cancel_completes_a_pending_receive_once() {
     assert_eq!(recv.irp.completions(), 1);
     assert_eq!(stats(&io, &h).subscriber.cancels, 1);
     io.close(&h);
-    assert_eq!(io.unload(), 0);
+    assert_eq!(io.unload().subscribers, 0);
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn cleanup_completes_the_handles_receives_and_close_after_it_is_harmless() {
     // finds the handle closed.
     assert_eq!(io.ioctl(&h, IOCTL_RECV, &[], 64 * 1024).status, STATUS_DELETE_PENDING);
     assert_eq!(io.close(&h), STATUS_SUCCESS);
-    assert_eq!(io.unload(), 0, "CLEANUP closed the subscriber already");
+    assert_eq!(io.unload().subscribers, 0, "CLEANUP closed the subscriber already");
 }
 
 #[test]
@@ -141,5 +141,5 @@ fn cleanup_while_a_cancel_routine_owns_a_receive_returns_the_ring_and_leaves_the
     assert_eq!(owned_by_canceller.irp.completion().unwrap().status, STATUS_CANCELLED);
     assert_eq!((channel().subscribers, channel().pending_receives, channel().pool_bytes), (0, 0, 0));
     assert_eq!(io.close(&h), STATUS_SUCCESS);
-    assert_eq!(io.unload(), 0, "nothing left to close");
+    assert_eq!(io.unload().subscribers, 0, "nothing left to close");
 }

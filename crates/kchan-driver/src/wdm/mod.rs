@@ -31,7 +31,7 @@ mod unload_report;
 pub use clock::KernelClock;
 pub use kernel::Wdm;
 
-use crate::device::{Config, Device, SourceHooks};
+use crate::device::{Closed, Config, Device, SourceHooks};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kchan_km::ffi::{
@@ -68,9 +68,11 @@ pub struct Options<'a> {
     pub hooks: Option<&'static dyn SourceHooks>,
     /// The driver image's allocator, whose live counts
     /// [`KchanDevice::destroy`] writes under the service key
-    /// (`registry_path`) when it is done: the unload report
-    /// (`kchan_proto::LEAK_ALLOCS_VALUE`, `kchan_proto::LEAK_BYTES_VALUE`).
-    /// `None`, or no registry path: no report.
+    /// (`registry_path`) when it is done, with the records it found still
+    /// in rings: the unload report (`kchan_proto::LEAK_ALLOCS_VALUE`,
+    /// `kchan_proto::LEAK_BYTES_VALUE`,
+    /// `kchan_proto::UNLOAD_DROPPED_RECORDS_VALUE`). `None`, or no registry
+    /// path: no report.
     pub unload_report: Option<&'static PoolAllocator>,
 }
 
@@ -278,18 +280,20 @@ impl KchanDevice {
 
     /// Tears the device down, for `DriverUnload`: refuses new requests and
     /// waits for those in progress, stops the driver's source (hooks) and
-    /// the timer, closes every subscriber (completing its receives), waits
-    /// for every receive to be completed — each wait without a time limit —
+    /// the timer, closes every subscriber (completing its receives, and
+    /// counting the records still in its ring dropped at close), waits for
+    /// every receive to be completed — each wait without a time limit —
     /// then frees the channel, deletes link and device, and writes the
     /// unload report if [`Options::unload_report`] asked for one. Works with
     /// handles still open (Wine unloads regardless). Returns how many
-    /// subscribers it closed. IRQL = PASSIVE_LEVEL.
+    /// subscribers it closed and how many records their rings still held.
+    /// IRQL = PASSIVE_LEVEL.
     ///
     /// # Safety
     /// `dev` came from [`KchanDevice::create`], is destroyed once, and is
     /// not used afterwards; the driver's own event sources (callbacks,
     /// threads) no longer publish.
-    pub unsafe fn destroy(dev: *const KchanDevice) -> usize {
+    pub unsafe fn destroy(dev: *const KchanDevice) -> Closed {
         // SAFETY: a live device (caller).
         let dev = unsafe { &*dev };
         dev.core.stop_dispatch();
@@ -310,7 +314,7 @@ impl KchanDevice {
                                  // timer joined, receives completed).
         unsafe { dev.delete(true) };
         if let Some(report) = report {
-            report.write();
+            report.write(closed);
         }
         closed
     }

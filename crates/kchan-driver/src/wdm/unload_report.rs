@@ -1,20 +1,24 @@
 //! The unload report: the driver image's allocator live counts right after
-//! a kchan device is destroyed, written under the driver's own service key
-//! (`LastUnloadLiveAllocations`, `LastUnloadLiveBytes`, `REG_QWORD`; names
-//! in `kchan_proto`), so a test can check after `sc stop` that the unloaded
-//! instance freed everything. A restarted instance starts from fresh
-//! counters, so `IOCTL_STATS` after a restart could not tell. With several
-//! devices in one image, the report of the last one destroyed is the
-//! image's final count.
+//! a kchan device is destroyed, and the event records the unload found
+//! still waiting in subscribers' rings (counted dropped at close), written
+//! under the driver's own service key (`LastUnloadLiveAllocations`,
+//! `LastUnloadLiveBytes`, `LastUnloadDroppedRecords`, `REG_QWORD`; names in
+//! `kchan_proto`), so a test can check after `sc stop` that the unloaded
+//! instance freed everything and what it discarded. A restarted instance
+//! starts from fresh counters, so `IOCTL_STATS` after a restart could not
+//! tell. With several devices in one image, the report of the last one
+//! destroyed is the image's final count.
 
+use crate::Closed;
 use kchan_km::ffi::{status, RtlWriteRegistryValue, UnicodeString, REG_QWORD, RTL_REGISTRY_ABSOLUTE};
 use kchan_km::kprintln;
 use kchan_km::pool::PoolAllocator;
-use kchan_proto::{LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE};
+use kchan_proto::{LEAK_ALLOCS_VALUE, LEAK_BYTES_VALUE, UNLOAD_DROPPED_RECORDS_VALUE};
 
 /// The value names, NUL-terminated UTF-16 made from `kchan_proto`'s.
 static ALLOCS: [u16; LEAK_ALLOCS_VALUE.len() + 1] = wide(LEAK_ALLOCS_VALUE);
 static BYTES: [u16; LEAK_BYTES_VALUE.len() + 1] = wide(LEAK_BYTES_VALUE);
+static DROPPED: [u16; UNLOAD_DROPPED_RECORDS_VALUE.len() + 1] = wide(UNLOAD_DROPPED_RECORDS_VALUE);
 
 /// `ascii` as NUL-terminated UTF-16, at compile time.
 const fn wide<const N: usize>(ascii: &str) -> [u16; N] {
@@ -66,11 +70,17 @@ impl UnloadReport {
         Some(UnloadReport { pool, path })
     }
 
-    /// Writes the pool's live counts now. IRQL = PASSIVE_LEVEL.
-    pub(crate) fn write(&self) {
+    /// Writes the pool's live counts now, and the records `closed` found in
+    /// rings. IRQL = PASSIVE_LEVEL.
+    pub(crate) fn write(&self, closed: Closed) {
         let stats = self.pool.stats();
-        kprintln!("unload report: pool live: {:?}", stats);
-        for (name, value) in [(ALLOCS.as_ptr(), stats.live_allocs as u64), (BYTES.as_ptr(), stats.live_bytes as u64)] {
+        kprintln!("unload report: pool live: {:?}; {:?}", stats, closed);
+        let values = [
+            (ALLOCS.as_ptr(), stats.live_allocs as u64),
+            (BYTES.as_ptr(), stats.live_bytes as u64),
+            (DROPPED.as_ptr(), closed.records_dropped),
+        ];
+        for (name, value) in values {
             let mut data = value;
             // SAFETY: PASSIVE_LEVEL (caller); the path and the name are
             // NUL-terminated UTF-16 that outlive the call; `data` is a live
