@@ -1,8 +1,10 @@
 //! `kchan.sys`: the kchan driver. A thin driver over the kchan library
 //! (`kchan-driver`): the library's device as `\Device\kchan`
 //! (`\\.\kchan`, service `kchan`), a synthetic event source driven by
-//! `IOCTL_GEN_START`/`IOCTL_GEN_STOP` ([`generator`]), and a leak report
-//! written at unload ([`leak_report`]).
+//! `IOCTL_GEN_START`/`IOCTL_GEN_STOP` ([`generator`]), and the library's
+//! unload report of its allocator (`Options::unload_report`: the live
+//! counts under the service key once the device is gone, which the e2e
+//! tests read after every stop).
 //!
 //! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
 //! link setting, so `cargo build -p kchan-sys --target
@@ -16,7 +18,6 @@
 extern crate alloc;
 
 pub mod generator;
-pub mod leak_report;
 
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -57,7 +58,7 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, registry: *
         config: Config::default(),
         registry_path: registry,
         hooks: Some(&GENERATOR),
-        unload_report: None, // written by `leak_report` at the end of `driver_unload`
+        unload_report: Some(&POOL),
     };
     // SAFETY: our driver object and registry path (caller); PASSIVE_LEVEL.
     let dev = match unsafe { KchanDevice::create(driver, &options) } {
@@ -92,7 +93,5 @@ unsafe extern "system" fn driver_unload(_driver: *mut DriverObject) {
     // SAFETY: created by DriverEntry, destroyed once; the generator is our
     // only event source and `destroy` stops it through the hooks.
     let closed = unsafe { KchanDevice::destroy(dev) };
-    let pool = POOL.stats();
-    kprintln!("unloaded: closed {} subscribers; pool live: {:?}", closed, pool);
-    leak_report::write(&pool);
+    kprintln!("unloaded: closed {} subscribers", closed);
 }
