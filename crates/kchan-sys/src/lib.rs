@@ -8,9 +8,11 @@
 //!
 //! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
 //! link setting, so `cargo build -p kchan-sys --target
-//! x86_64-pc-windows-gnu --release` yields
-//! `target/x86_64-pc-windows-gnu/release/kchan_sys.dll`, a native-subsystem
-//! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`.
+//! x86_64-pc-windows-gnu --profile kernel` yields
+//! `target/x86_64-pc-windows-gnu/kernel/kchan_sys.dll`, a native-subsystem
+//! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`
+//! (the `kernel` profile is release with the LTO that leaves out the parts
+//! of `core` the driver does not use).
 //! On other targets the crate is empty, so a host `cargo build` succeeds.
 #![cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 #![no_std]
