@@ -20,7 +20,9 @@
 //! service, what was asked and the system's reason.
 //!
 //! The same calls work on Windows and under Wine, whose service manager
-//! loads kernel drivers into `winedevice.exe`. On other targets the crate
+//! loads kernel drivers into `winedevice.exe`. Under Wine 8, use it from
+//! one thread of a process at a time: calls from two threads at once were
+//! seen to leave one thread's handle invalid (`ERROR_INVALID_HANDLE`). On other targets the crate
 //! holds only [`Error`] and [`State`] (portable, so their messages are
 //! tested on any host); [`ServiceManager`] and [`Service`] are Windows-only.
 
