@@ -1,7 +1,8 @@
 //! Builds: the native crates, the driver image and the Windows programs.
 //!
 //! Windows artifacts are built in release mode (one build shared by `test`,
-//! `demo`, `bench` and `package`). Every driver image is listed once, in
+//! `demo`, `bench` and `package`), the driver images with the `kernel`
+//! profile (release plus fat LTO) and copied beside the programs. Every driver image is listed once, in
 //! [`DRIVER_IMAGES`]: Rust ones are cdylib crates, C ones are linked here
 //! with mingw against the `kchan-c` static library. Each gets its PE
 //! checksum and is checked by [`crate::pecheck`]; a failing check fails the
@@ -15,6 +16,17 @@ use std::process::Command;
 pub fn windows_release_dir() -> PathBuf {
     crate::target_dir().join(crate::WINDOWS_TARGET).join("release")
 }
+
+/// Where cargo writes the driver crates and the C library: the `kernel`
+/// profile (release with fat LTO; see the workspace's `Cargo.toml`). The
+/// images are copied from there into [`windows_release_dir`], beside the
+/// programs.
+fn kernel_dir() -> PathBuf {
+    crate::target_dir().join(crate::WINDOWS_TARGET).join(KERNEL_PROFILE)
+}
+
+/// The cargo profile driver images are built with.
+const KERNEL_PROFILE: &str = "kernel";
 
 /// The driver image, after [`driver_image`] has built it.
 pub fn sys_path() -> PathBuf {
@@ -44,7 +56,8 @@ pub fn run(mut cmd: Command, what: &str) -> Result<()> {
 
 /// How a driver image is made.
 pub enum Source {
-    /// A Rust `cdylib` crate; cargo writes `<dll>`, copied to the image name.
+    /// A Rust `cdylib` crate; cargo writes `<dll>` (in [`kernel_dir`]),
+    /// copied to the image name.
     Rust {
         /// The cargo package.
         package: &'static str,
@@ -130,7 +143,7 @@ pub fn driver_image() -> Result<PathBuf> {
 /// ([`finish_image`]).
 pub fn driver_images(images: &[DriverImage]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET]);
+    cmd.args(["build", "--profile", KERNEL_PROFILE, "--target", crate::WINDOWS_TARGET]);
     let mut any_c = false;
     for image in images {
         match image.source {
@@ -148,7 +161,7 @@ pub fn driver_images(images: &[DriverImage]) -> Result<()> {
         let sys = image.path();
         match image.source {
             Source::Rust { dll, .. } => {
-                let dll = windows_release_dir().join(dll);
+                let dll = kernel_dir().join(dll);
                 std::fs::copy(&dll, &sys).with_context(|| format!("copying {} to {}", dll.display(), sys.display()))?;
             }
             Source::C { dir } => link_c_driver(&crate::workspace_root().join(dir), &sys)?,
@@ -194,7 +207,7 @@ fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
         .arg("-o")
         .arg(sys)
         .args(&sources)
-        .arg(windows_release_dir().join(KCHAN_C_LIB))
+        .arg(kernel_dir().join(KCHAN_C_LIB))
         .args(kchan_build::LINK_ARGS);
     run(cmd, &format!("linking {}", sys.display()))
 }

@@ -3,8 +3,9 @@
 //! Layers, in order: native tests of the portable crates and xtask; the lint
 //! checks (rustfmt, clippy with warnings denied on both targets); the loom
 //! model checks of the engine and of the driver's core; the portable crates'
-//! tests built for Windows and run under Wine; the driver end-to-end tests
-//! with `kchan.sys` loaded into the project's prefix.
+//! tests and the service manager calls built for Windows and run under
+//! Wine; the driver end-to-end tests with `kchan.sys` loaded into the
+//! project's prefix.
 //!
 //! The run ends with the checks on a line of their own, then one line
 //! `N passed, M failed[, K skipped]` that counts tests only. Nothing can
@@ -117,10 +118,11 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     if selected(Layer::Windows) {
-        // Everything that needs no driver: the portable crates whole, and the
-        // unit tests of the client library and the command.
+        // Everything that needs no driver: the portable crates whole, the
+        // service manager calls (on services of their own), and the unit
+        // tests of the client library and the command.
         let mut cmd = windows_test_command(&prefix);
-        cmd.args(["-p", "kchan-proto", "-p", "kchan-engine"]);
+        cmd.args(["-p", "kchan-proto", "-p", "kchan-engine", "-p", "kchan-service"]);
         let mut windows = run_tests("windows", cmd, Layer::Windows.limit());
         let mut cmd = windows_test_command(&prefix);
         cmd.args(["-p", "kchan", "-p", "kchan-cli", "--lib", "--bins"]);

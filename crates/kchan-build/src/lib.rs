@@ -13,6 +13,12 @@
 //! would be imported from `msvcrt.dll`. `-lntoskrnl` provides `memcpy`,
 //! `memset`, `memmove`, `memcmp`. A C driver is linked by gcc directly with
 //! `-nostdlib`, so nothing is appended and nothing needs shadowing.
+//!
+//! `--gc-sections` alone does not trim Rust's `core`: rustup builds it for
+//! windows-gnu without function sections, one object with one `.text`, so
+//! any use keeps all of it. Driver crates (and the C library) are therefore
+//! built with fat LTO, the workspace's `kernel` profile, which compiles
+//! `core`'s bitcode with the driver and keeps only what the driver reaches.
 
 use std::env;
 use std::fs;

@@ -7,6 +7,10 @@
 //! - its panic handler is `kchan-km`'s (which calls `KeBugCheckEx`), and the
 //!   unwinding entry points prebuilt `core` refers to are kchan's own stubs,
 //!   so no unwinder can be linked in and nothing unwinds into C.
+//!
+//! The archive is built with LTO, as xtask builds it: the Rust code is one
+//! object whose internal functions are local symbols, so who calls whom is
+//! read from the relocations in each function's code.
 #![cfg(not(windows))]
 
 use object::read::archive::ArchiveFile;
@@ -19,17 +23,18 @@ use std::process::Command;
 const TARGET: &str = "x86_64-pc-windows-gnu";
 const MINGW_LIB: &str = "/usr/x86_64-w64-mingw32/lib";
 
-/// The archive, built (release, Windows target) if it is not up to date.
+/// The archive, built (the `kernel` profile xtask builds it with, Windows
+/// target) if it is not up to date.
 fn archive() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(&root)
-        .args(["build", "--quiet", "--release", "--target", TARGET, "-p", "kchan-c"])
+        .args(["build", "--quiet", "--profile", "kernel", "--target", TARGET, "-p", "kchan-c"])
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building kchan-c for {TARGET}");
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target_dir.join(TARGET).join("release/libkchan_c.a")
+    target_dir.join(TARGET).join("kernel/libkchan_c.a")
 }
 
 /// One symbol of an archive member.
@@ -37,6 +42,8 @@ struct Symbol {
     member: String,
     name: String,
     defined: bool,
+    /// Visible only inside its member (LTO makes internal functions so).
+    local: bool,
 }
 
 /// Every symbol of every object (and short import) member of `path`.
@@ -51,13 +58,18 @@ fn symbols(path: &Path) -> Vec<Symbol> {
         let data = member.data(&*bytes).expect("member data").to_vec();
         let data = &data[..];
         if let Ok(file) = object::File::parse(data) {
-            for sym in file.symbols().filter(|s| !s.is_local()) {
+            for sym in file.symbols() {
                 let Ok(sym_name) = sym.name() else { continue };
-                out.push(Symbol { member: name.clone(), name: sym_name.to_string(), defined: sym.is_definition() });
+                out.push(Symbol {
+                    member: name.clone(),
+                    name: sym_name.to_string(),
+                    defined: sym.is_definition(),
+                    local: sym.is_local(),
+                });
             }
         } else if let Ok(import) = ImportFile::parse(data) {
             let sym_name = String::from_utf8_lossy(import.symbol()).into_owned();
-            out.push(Symbol { member: name.clone(), name: sym_name, defined: true });
+            out.push(Symbol { member: name.clone(), name: sym_name, defined: true, local: false });
         }
     }
     out
@@ -69,6 +81,40 @@ fn symbols(path: &Path) -> Vec<Symbol> {
 fn import_module(member: &str) -> Option<String> {
     let lower = member.to_ascii_lowercase();
     [".dll", ".exe"].iter().find_map(|ext| lower.find(ext).map(|at| lower[..at + ext.len()].to_string()))
+}
+
+/// Whether the code of a function whose name contains `function`, defined
+/// in the archive at `path`, has a relocation to a symbol whose name
+/// contains `callee` (a call or jump to it). A function's code runs from
+/// its symbol to the next symbol defined in its section.
+fn calls(path: &Path, function: &str, callee: &str) -> bool {
+    use object::{ObjectSection, RelocationTarget};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let archive = ArchiveFile::parse(&*bytes).expect("an ar archive");
+    for member in archive.members() {
+        let data = member.expect("archive member").data(&*bytes).expect("member data").to_vec();
+        let Ok(file) = object::File::parse(&data[..]) else { continue };
+        for sym in file.symbols().filter(|s| s.is_definition() && s.name().is_ok_and(|n| n.contains(function))) {
+            let Some(section_index) = sym.section_index() else { continue };
+            let section = file.section_by_index(section_index).expect("the symbol's section");
+            let start = sym.address();
+            let end = file
+                .symbols()
+                .filter(|s| s.section_index() == Some(section_index) && s.is_definition() && s.address() > start)
+                .map(|s| s.address())
+                .min()
+                .unwrap_or(section.address() + section.size());
+            let hit = section.relocations().any(|(offset, reloc)| {
+                let RelocationTarget::Symbol(target) = reloc.target() else { return false };
+                (start..end).contains(&offset)
+                    && file.symbol_by_index(target).is_ok_and(|t| t.name().is_ok_and(|n| n.contains(callee)))
+            });
+            if hit {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Symbols the archive's own code defines (import members left out), with
@@ -90,12 +136,12 @@ fn everything_it_needs_comes_from_ntoskrnl_or_hal() {
         .filter(|s| s.defined)
         .map(|s| s.name.trim_start_matches("__imp_").to_string())
         .collect();
-    let anywhere: BTreeSet<&str> = lib.iter().filter(|s| s.defined).map(|s| s.name.as_str()).collect();
+    let anywhere: BTreeSet<&str> = lib.iter().filter(|s| s.defined && !s.local).map(|s| s.name.as_str()).collect();
     // What the linking driver must resolve, and what the bundled import
     // members import (their `__imp_` pointers).
     let needed: BTreeSet<&str> = lib
         .iter()
-        .filter(|s| !s.defined && !anywhere.contains(s.name.as_str()))
+        .filter(|s| !s.defined && !s.local && !anywhere.contains(s.name.as_str()))
         .map(|s| s.name.trim_start_matches("__imp_"))
         .chain(
             lib.iter()
@@ -117,21 +163,17 @@ fn everything_it_needs_comes_from_ntoskrnl_or_hal() {
 
 #[test]
 fn a_panic_ends_in_the_kchan_bug_check_and_nothing_can_unwind() {
-    let lib = symbols(&archive());
+    let path = archive();
+    let lib = symbols(&path);
     let ours = defined(&lib);
-    let references =
-        |member: &str, what: &str| lib.iter().any(|s| s.member == member && !s.defined && s.name.contains(what));
 
     let handlers: Vec<(&&str, &&str)> = ours.iter().filter(|(s, _)| s.ends_with("rust_begin_unwind")).collect();
     assert_eq!(handlers.len(), 1, "one #[panic_handler]: {handlers:?}");
-    let (_, handler_member) = handlers[0];
     assert!(
-        references(handler_member, "8kchan_km5panic8bugcheck"),
+        calls(&path, "rust_begin_unwind", "8kchan_km5panic8bugcheck"),
         "the panic handler calls kchan_km::panic::bugcheck"
     );
-    let bugcheck_member =
-        ours.iter().find(|(s, _)| s.contains("8kchan_km5panic8bugcheck")).map(|(_, m)| *m).expect("bugcheck defined");
-    assert!(references(bugcheck_member, "KeBugCheckEx"), "kchan_km::panic::bugcheck calls KeBugCheckEx");
+    assert!(calls(&path, "8kchan_km5panic8bugcheck", "KeBugCheckEx"), "kchan_km::panic::bugcheck calls KeBugCheckEx");
 
     // Prebuilt `core` refers to these; kchan's stubs define them (the first
     // bug checks), so libgcc_eh's unwinder is never pulled in.

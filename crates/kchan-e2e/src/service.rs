@@ -1,34 +1,35 @@
-//! A driver's service through the Service Control Manager API (what
-//! `sc stop`/`sc start` call), and the values under its registry key (the
-//! unload report, `kchan_proto::LEAK_ALLOCS_VALUE`, `LEAK_BYTES_VALUE` and
+//! A driver's service for the tests that unload and reload it (the calls
+//! are [`kchan_service`]'s, what `sc stop`/`sc start` and `kchan driver`
+//! use), and the values under its registry key (the unload report,
+//! `kchan_proto::LEAK_ALLOCS_VALUE`, `LEAK_BYTES_VALUE` and
 //! `UNLOAD_DROPPED_RECORDS_VALUE`; the ring budget parameter). Tests that
 //! stop a service must run in the driver's prefix.
 //!
 //! A [`Service`] restarts the service when dropped, whatever happened in
 //! the test, so a failure does not take the driver away from the tests
-//! that follow. The free functions act on `kchan.sys`'s key.
+//! that follow. Its calls panic with the service manager's one-line
+//! message. The free functions act on `kchan.sys`'s key.
 
-use crate::wait_until;
 use kchan_proto::{service_key_path, SERVICE_NAME};
+use kchan_service::{ServiceManager, State};
 use std::time::Duration;
 use windows_sys::Win32::System::Registry::{
     RegDeleteKeyValueW, RegGetValueW, RegSetKeyValueW, HKEY_LOCAL_MACHINE, REG_QWORD, RRF_RT_REG_QWORD,
 };
-use windows_sys::Win32::System::Services::{
-    CloseServiceHandle, ControlService, OpenSCManagerW, OpenServiceW, QueryServiceStatus, StartServiceW, SC_HANDLE,
-    SC_MANAGER_CONNECT, SERVICE_CONTROL_STOP, SERVICE_QUERY_STATUS, SERVICE_RUNNING, SERVICE_START, SERVICE_STATUS,
-    SERVICE_STOP, SERVICE_STOPPED,
-};
+
+/// How long a stop may take: the unload waits for every request in
+/// progress and every pending receive to complete.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a start may take.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
 }
 
-/// A kernel driver's service, opened for stop, start and query.
+/// A kernel driver's service, started again when dropped.
 pub struct Service {
-    name: String,
-    scm: SC_HANDLE,
-    svc: SC_HANDLE,
+    service: kchan_service::Service,
 }
 
 impl Service {
@@ -39,28 +40,18 @@ impl Service {
 
     /// The service `name` (panics when it is not installed).
     pub fn named(name: &str) -> Service {
-        // SAFETY: null machine and database names mean the local SCM.
-        let scm = unsafe { OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_CONNECT) };
-        assert!(!scm.is_null(), "OpenSCManagerW: {}", std::io::Error::last_os_error());
-        let wname = wide(name);
-        // SAFETY: `scm` is open; `wname` is NUL-terminated.
-        let svc = unsafe { OpenServiceW(scm, wname.as_ptr(), SERVICE_STOP | SERVICE_START | SERVICE_QUERY_STATUS) };
-        assert!(!svc.is_null(), "OpenServiceW({name}): {}", std::io::Error::last_os_error());
-        Service { name: name.to_string(), scm, svc }
+        let service = ServiceManager::open().and_then(|scm| scm.existing(name)).unwrap_or_else(|e| panic!("{e}"));
+        Service { service }
     }
 
-    /// `SERVICE_RUNNING`, `SERVICE_STOPPED`, ...
-    pub fn state(&self) -> u32 {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open; `st` is a live local.
-        unsafe { QueryServiceStatus(self.svc, &mut st) };
-        st.dwCurrentState
+    /// Its current state.
+    pub fn state(&self) -> State {
+        self.service.state().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Whether it runs.
     pub fn running(&self) -> bool {
-        self.state() == SERVICE_RUNNING
+        self.state() == State::Running
     }
 
     /// Stops it and waits until stopped: under Wine the driver's
@@ -73,36 +64,36 @@ impl Service {
     /// Asks it to stop (`NtUnloadDriver`), without waiting: Windows defers a
     /// legacy driver's unload until the last handle to its devices closes.
     pub fn request_stop(&self) {
-        // SAFETY: plain data.
-        let mut st: SERVICE_STATUS = unsafe { std::mem::zeroed() };
-        // SAFETY: `svc` is open with SERVICE_STOP; `st` is a live local.
-        let ok = unsafe { ControlService(self.svc, SERVICE_CONTROL_STOP, &mut st) };
-        assert!(ok != 0, "ControlService({}, STOP): {}", self.name, std::io::Error::last_os_error());
+        self.service.request_stop().unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Waits (20 s at most) until it has stopped.
     pub fn wait_stopped(&self) {
-        assert!(wait_until(Duration::from_secs(20), || self.state() == SERVICE_STOPPED), "{} stopped", self.name);
+        self.service.wait_for(State::Stopped, STOP_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     }
 
-    /// Starts it and waits until it runs; true if it does.
+    /// Starts it and waits until it runs; true if it does. A failed start
+    /// is decided by the state that follows (another program may be
+    /// starting it at the same moment), and printed if it does not run.
     pub fn start(&self) -> bool {
-        if self.running() {
-            return true;
+        let started = self.service.start();
+        match self.service.wait_for(State::Running, START_TIMEOUT) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{e}{}", started.err().map(|s| format!(" ({s})")).unwrap_or_default());
+                false
+            }
         }
-        // SAFETY: `svc` is open with SERVICE_START; no arguments.
-        unsafe { StartServiceW(self.svc, 0, std::ptr::null()) };
-        wait_until(Duration::from_secs(10), || self.running())
     }
 
     /// A `REG_QWORD` under its key.
     pub fn read_qword(&self, value: &str) -> Option<u64> {
-        read_qword_at(&self.name, value)
+        read_qword_at(self.service.name(), value)
     }
 
     /// Deletes a value under its key (a missing one is no error).
     pub fn delete_value(&self, value: &str) {
-        delete_value_at(&self.name, value);
+        delete_value_at(self.service.name(), value);
     }
 }
 
@@ -110,13 +101,8 @@ impl Drop for Service {
     /// Restores the service whatever happened in the test.
     fn drop(&mut self) {
         if !self.start() {
-            eprintln!("could not restart the {} service", self.name);
+            eprintln!("could not restart the {} service", self.service.name());
         }
-        // SAFETY: both handles are open and closed once.
-        unsafe { CloseServiceHandle(self.svc) };
-        // SAFETY: the manager's handle is open and closed once, after the
-        // service's.
-        unsafe { CloseServiceHandle(self.scm) };
     }
 }
 

@@ -5,8 +5,9 @@
 //! prefix.
 //!
 //! The allocator's live counts at the end of `DriverUnload` are read from
-//! the registry values the driver writes there (`leak_report` in the
-//! driver): they must be zero. (A restarted driver starts with fresh
+//! the registry values the driver writes under its service key (the
+//! library's unload report, `kchan_driver::wdm::Options::unload_report`):
+//! they must be zero. (A restarted driver starts with fresh
 //! counters, so `IOCTL_STATS` after a restart could not tell; `DbgPrint`
 //! logs the same numbers.) After the restart, `IOCTL_STATS` shows a fresh
 //! channel whose only allocations are the table and our subscriber.

@@ -1,15 +1,18 @@
 //! `kchan.sys`: the kchan driver. A thin driver over the kchan library
 //! (`kchan-driver`): the library's device as `\Device\kchan`
 //! (`\\.\kchan`, service `kchan`), a synthetic event source driven by
-//! `IOCTL_GEN_START`/`IOCTL_GEN_STOP` ([`generator`]), and a leak report
-//! written at unload ([`leak_report`]), with the records the unload found
-//! still in rings.
+//! `IOCTL_GEN_START`/`IOCTL_GEN_STOP` ([`generator`]), and the library's
+//! unload report (`Options::unload_report`: its allocator's live counts
+//! and the records the unload found still in rings, under the service key
+//! once the device is gone, which the e2e tests read after every stop).
 //!
 //! Built as a `cdylib` for `x86_64-pc-windows-gnu`; `build.rs` holds every
 //! link setting, so `cargo build -p kchan-sys --target
-//! x86_64-pc-windows-gnu --release` yields
-//! `target/x86_64-pc-windows-gnu/release/kchan_sys.dll`, a native-subsystem
-//! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`.
+//! x86_64-pc-windows-gnu --profile kernel` yields
+//! `target/x86_64-pc-windows-gnu/kernel/kchan_sys.dll`, a native-subsystem
+//! PE importing only `ntoskrnl.exe` and `hal.dll`, installed as `kchan.sys`
+//! (the `kernel` profile is release with the LTO that leaves out the parts
+//! of `core` the driver does not use).
 //! On other targets the crate is empty, so a host `cargo build` succeeds.
 #![cfg(all(windows, target_env = "gnu", target_arch = "x86_64"))]
 #![no_std]
@@ -17,7 +20,6 @@
 extern crate alloc;
 
 pub mod generator;
-pub mod leak_report;
 
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -58,7 +60,7 @@ pub unsafe extern "system" fn DriverEntry(driver: *mut DriverObject, registry: *
         config: Config::default(),
         registry_path: registry,
         hooks: Some(&GENERATOR),
-        unload_report: None, // written by `leak_report` at the end of `driver_unload`
+        unload_report: Some(&POOL),
     };
     // SAFETY: our driver object and registry path (caller); PASSIVE_LEVEL.
     let dev = match unsafe { KchanDevice::create(driver, &options) } {
@@ -93,12 +95,9 @@ unsafe extern "system" fn driver_unload(_driver: *mut DriverObject) {
     // SAFETY: created by DriverEntry, destroyed once; the generator is our
     // only event source and `destroy` stops it through the hooks.
     let closed = unsafe { KchanDevice::destroy(dev) };
-    let pool = POOL.stats();
     kprintln!(
-        "unloaded: closed {} subscribers, {} records left in their rings counted dropped; pool live: {:?}",
+        "unloaded: closed {} subscribers, {} records left in their rings counted dropped",
         closed.subscribers,
-        closed.records_dropped,
-        pool
+        closed.records_dropped
     );
-    leak_report::write(&pool, closed.records_dropped);
 }

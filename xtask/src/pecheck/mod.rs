@@ -1,5 +1,5 @@
 //! The checks every driver image must pass, for what Windows enforces and
-//! Wine does not.
+//! Wine does not, and for what a driver should not carry.
 //!
 //! Under Wine a driver runs inside an ordinary process (`winedevice.exe`):
 //! unsigned images load, imports Windows lacks may resolve, the stack is
@@ -14,9 +14,11 @@
 //!   directory (the kernel loader does not run TLS callbacks);
 //! - [`checksum`]: present and correct, as Windows requires for drivers;
 //! - [`stack`]: no frame over 4 KiB and no stack probe; the deepest chain
-//!   from the dispatch routines against the 24 KiB kernel stack.
+//!   from the dispatch routines against the 24 KiB kernel stack;
+//! - [`floats`]: none of `core`'s float formatting or parsing.
 
 pub mod checksum;
+pub mod floats;
 mod image;
 pub mod imports;
 pub mod stack;
@@ -50,7 +52,13 @@ pub fn inspect(path: &Path) -> Result<Report> {
     let mut report = Report { problems: imports::problems(&facts.imports)?, notes: Vec::new() };
     header_problems(&facts, &mut report.problems);
     date_imports(&facts, &mut report)?;
-    stack_checks(path, &mut report)?;
+    let code = stack::StackReport::of(path)?;
+    if code.functions.is_empty() {
+        report.notes.push("no symbols: stack use and float code not analysed".into());
+    } else {
+        stack_checks(&code, &mut report);
+        float_check(&code, &mut report);
+    }
     Ok(report)
 }
 
@@ -59,7 +67,7 @@ pub fn inspect(path: &Path) -> Result<Report> {
 pub fn check_driver_image(path: &Path) -> Result<Report> {
     let report = inspect(path)?;
     if !report.problems.is_empty() {
-        bail!("{} would not load on Windows:\n  - {}", path.display(), report.problems.join("\n  - "));
+        bail!("{} fails the driver image checks:\n  - {}", path.display(), report.problems.join("\n  - "));
     }
     Ok(report)
 }
@@ -128,12 +136,14 @@ fn date_imports(facts: &ImageFacts, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-fn stack_checks(path: &Path, report: &mut Report) -> Result<()> {
-    let stack = stack::StackReport::of(path)?;
-    if stack.functions.is_empty() {
-        report.notes.push("no symbols: stack use not analysed".into());
-        return Ok(());
+fn float_check(code: &stack::StackReport, report: &mut Report) {
+    let found = floats::float_functions(code.functions.keys().map(String::as_str));
+    if !found.is_empty() {
+        report.problems.push(floats::problem(&found));
     }
+}
+
+fn stack_checks(stack: &stack::StackReport, report: &mut Report) {
     for f in stack.probing() {
         report
             .problems
@@ -173,5 +183,4 @@ fn stack_checks(path: &Path, report: &mut Report) -> Result<()> {
     if !recursive.is_empty() {
         report.notes.push(format!("recursive (depth not bounded statically): {}", recursive.join(", ")));
     }
-    Ok(())
 }

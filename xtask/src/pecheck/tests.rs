@@ -1,5 +1,6 @@
-//! Every check is shown to fail on a bad image made on the spot by mingw,
-//! and to pass on a minimal good driver. Each bad image differs from the
+//! Every check is shown to fail on a bad image made on the spot by mingw
+//! (or, for Rust's float code, by rustc), and to pass on a minimal good
+//! driver. Each bad image differs from the
 //! good one in one way, and must fail for that reason alone.
 
 use super::*;
@@ -210,6 +211,93 @@ fn reports_the_largest_frames_and_the_deepest_chain_from_dispatch() {
         .and_then(|n| n.parse().ok())
         .expect("a byte count");
     assert!((4000..4200).contains(&chain_bytes), "{notes}");
+}
+
+/// A Rust driver whose `DriverEntry` formats one line with `FORMAT` (the
+/// arguments of `write!`), as a driver's log or panic message would.
+const RUST_DRIVER: &str = r#"#![no_std]
+use core::fmt::Write;
+extern "system" {
+    fn IoGetCurrentProcess() -> usize;
+}
+struct Line(usize);
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+#[no_mangle]
+pub extern "system" fn DriverEntry(driver: usize, _registry: usize) -> i32 {
+    let value = driver ^ unsafe { IoGetCurrentProcess() };
+    let mut line = Line(0);
+    let _ = write!(line, FORMAT);
+    line.0 as i32
+}
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {}
+}
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+#[no_mangle]
+extern "C" fn _Unwind_Resume() -> ! {
+    loop {}
+}
+"#;
+
+/// Compiles [`RUST_DRIVER`] with `format` into `<name>.sys`: a `cdylib`
+/// for the Windows target, linked as every Rust driver image is
+/// (`kchan-build`'s arguments, its shadowed user-mode libraries), with fat
+/// LTO as the `kernel` profile builds it, or without.
+fn rust_driver(name: &str, format: &str, lto: bool) -> PathBuf {
+    let shadow = dir().join("shadow");
+    std::fs::create_dir_all(&shadow).unwrap();
+    for lib in kchan_build::SHADOWED {
+        std::fs::write(shadow.join(format!("lib{lib}.a")), b"!<arch>\n").unwrap();
+    }
+    let rs = dir().join(format!("{name}.rs"));
+    let out = dir().join(format!("{name}.sys"));
+    std::fs::write(&rs, RUST_DRIVER.replace("FORMAT", format)).unwrap();
+    let mut rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
+    rustc
+        .args(["--edition", "2021", "--crate-type", "cdylib", "--crate-name", name, "--target", crate::WINDOWS_TARGET])
+        .args(["-C", "panic=abort", "-C", "opt-level=2", "-C", "linker=x86_64-w64-mingw32-gcc"])
+        .arg("-L")
+        .arg(format!("native={}", shadow.display()));
+    if lto {
+        rustc.args(["-C", "lto=fat"]);
+    }
+    for arg in kchan_build::LINK_ARGS {
+        rustc.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    let status = rustc.arg("-o").arg(&out).arg(&rs).status().expect("rustc runs");
+    assert!(status.success(), "compiling {name}");
+    checksum::fix(&out).unwrap();
+    out
+}
+
+const TENTHS_AS_FLOAT: &str = r#""rate: {}", value as f64 / 10.0"#;
+const TENTHS_AS_INTEGERS: &str = r#""rate: {}.{}", value / 10, value % 10"#;
+
+#[test]
+fn fails_a_rust_driver_that_formats_a_float() {
+    let sys = rust_driver("formats_float", TENTHS_AS_FLOAT, true);
+    let problem = only_problem(&sys, "holds core's float formatting");
+    assert!(problem.contains("core::"), "names the functions: {problem}");
+}
+
+#[test]
+fn passes_the_same_driver_printing_tenths_as_integers() {
+    let sys = rust_driver("formats_integers", TENTHS_AS_INTEGERS, true);
+    let report = check_driver_image(&sys).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn fails_the_same_driver_linked_without_lto_which_keeps_all_of_core() {
+    let sys = rust_driver("formats_integers_no_lto", TENTHS_AS_INTEGERS, false);
+    only_problem(&sys, "holds core's float formatting");
 }
 
 #[test]
