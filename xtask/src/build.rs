@@ -159,6 +159,11 @@ pub fn driver_images(images: &[DriverImage]) -> Result<()> {
     run(cmd, "driver build")?;
     for image in images {
         let sys = image.path();
+        // The images go beside the release-profile programs, whose folder a
+        // fresh clone does not have yet when the kernel profile builds first.
+        if let Some(dir) = sys.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         match image.source {
             Source::Rust { dll, .. } => {
                 let dll = kernel_dir().join(dll);
