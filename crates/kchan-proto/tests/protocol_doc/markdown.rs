@@ -400,3 +400,22 @@ pub fn phrase_spans(text: &str, phrase: &str) -> Vec<(usize, usize)> {
     }
     out
 }
+
+/// `text` (a number) with its last digit changed: what the mutation tests
+/// write in a number's place.
+pub fn bumped(text: &str) -> String {
+    let (head, last) = text.split_at(text.len() - 1);
+    let radix = if text.starts_with("0x") { 16 } else { 10 };
+    let digit = u32::from_str_radix(last, 16).expect("a number ends in a digit");
+    format!("{head}{}", char::from_digit((digit + 1) % radix, radix).unwrap().to_ascii_uppercase())
+}
+
+/// `doc` with the number `n` changed ([`bumped`]).
+pub fn with_number_changed(doc: &str, n: &Number) -> String {
+    format!("{}{}{}", &doc[..n.start], bumped(&n.text), &doc[n.end..])
+}
+
+/// `doc` without its line `line` (1-based).
+pub fn without_line(doc: &str, line: usize) -> String {
+    doc.lines().enumerate().filter(|(i, _)| i + 1 != line).map(|(_, l)| format!("{l}\n")).collect()
+}
