@@ -21,8 +21,8 @@ mod markdown;
 
 use kchan_proto::{FILE_DEVICE_UNKNOWN, METHOD_BUFFERED, STATUS_NAMES};
 use markdown::{
-    bumped, flat, line_of, named_numbers, page_numbers, parse_number, phrase_spans, prose_lines, tables, unquote,
-    value_cell, with_number_changed, without_line,
+    bumped, flat, line_of, named_numbers, page_numbers, parse_number, phrase_spans, tables, unquote, value_cell,
+    with_number_changed, without_line,
 };
 use markdown::{status_section, Table, TableKind, DOC, DRIVER_CLAIMS};
 use std::collections::BTreeSet;
@@ -348,6 +348,7 @@ fn the_page_stands_alone() {
 #[cfg(not(windows))]
 #[test]
 fn the_pages_links_lead_to_files_of_the_repository() {
+    use markdown::prose_lines;
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
     for (line, text) in prose_lines(DOC) {
         for (at, _) in text.match_indices("](") {

@@ -272,7 +272,7 @@ pub fn undeclared() -> Vec<String> {
                 if !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
                     continue; // a `const fn`
                 }
-                let ty = rest.trim_start().split(|c: char| c == ' ' || c == '=').next().unwrap_or("");
+                let ty = rest.trim_start().split([' ', '=']).next().unwrap_or("");
                 if ["u16", "u32", "u64", "usize", "i32"].contains(&ty) && !values.contains_key(name) {
                     missing.push(format!("{file}: constant `{name}` is not in the test's lists"));
                 }
