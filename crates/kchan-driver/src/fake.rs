@@ -7,7 +7,7 @@
 //! Each IRP records how often it was completed and with what; the tests
 //! check "exactly once".
 
-use crate::device::{Config, Device};
+use crate::device::{Config, Device, SourceHooks};
 use crate::kernel::{self, HandleWords, IoctlParams, Irql, Kernel as _, NtStatus};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use std::sync::atomic::{AtomicU64 as StdU64, AtomicUsize as StdUsize, Ordering as StdOrdering};
@@ -362,8 +362,13 @@ pub struct Sent {
 impl FakeIo {
     /// A device with `config`.
     pub fn new(config: Config) -> FakeIo {
+        FakeIo::with_hooks(config, None)
+    }
+
+    /// A device with `config` and a driver's own event source.
+    pub fn with_hooks(config: Config, hooks: Option<&'static dyn SourceHooks>) -> FakeIo {
         let clock = FakeClock::default();
-        let device = Box::new(Device::<Fake>::new(clock.clone(), config, None).expect("device"));
+        let device = Box::new(Device::<Fake>::new(clock.clone(), config, hooks).expect("device"));
         // SAFETY: boxed: at its final address, not yet shared.
         unsafe { device.init() };
         FakeIo { device, clock }
@@ -381,6 +386,16 @@ impl FakeIo {
     /// `DeviceIoControl` with `input` and an output buffer of `out_len`.
     pub fn ioctl(&self, handle: &FakeHandle, code: u32, input: &[u8], out_len: usize) -> Sent {
         let irp = FakeIo::build(handle, code, input, out_len);
+        let cell = irp.cell();
+        let status = self.device.device_control(irp);
+        Sent { status, irp: cell }
+    }
+
+    /// A request that reaches the device without a file object (never
+    /// through a handle).
+    pub fn ioctl_without_file(&self, code: u32, input: &[u8], out_len: usize) -> Sent {
+        let params = IoctlParams { code, input_len: input.len(), output_len: out_len };
+        let irp = FakeIrp::new(None, params, input, None);
         let cell = irp.cell();
         let status = self.device.device_control(irp);
         Sent { status, irp: cell }

@@ -10,6 +10,8 @@ mod flow;
 #[cfg(loom)]
 mod loom;
 #[cfg(not(loom))]
+mod protocol_doc;
+#[cfg(not(loom))]
 mod stress;
 
 /// Polls `cond` for up to 10 s.

@@ -1,6 +1,12 @@
 //! kchan wire protocol: IOCTL codes, wire structs, record and batch framing,
 //! and validating parsers for every buffer that crosses the user/kernel line.
 //!
+//! For client writers in other languages, `docs/protocol.md` (in the
+//! repository) describes the same protocol without Rust: the request flow,
+//! every IOCTL and the statuses it completes with, and every structure's
+//! byte layout. Its test (`tests/protocol_doc.rs`) checks every number on
+//! that page against this crate.
+//!
 //! # Design
 //!
 //! - `#![no_std]`, no allocation, no `unsafe`: the same code runs in the
