@@ -9,7 +9,9 @@ use std::process::Command;
 /// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
 /// `libntoskrnl.a`; `binutils-mingw-w64-x86-64` the `objdump` and `objcopy`
 /// the image checks and the package use; `wine64` runs the driver and the
-/// Windows programs. `osslsigncode`, `openssl` and `zip` make the signed
+/// Windows programs. `g++-mingw-w64-x86-64-win32` compiles the user-mode
+/// header `kchan.h` as C++ in its test (the `win32` thread model, as the C
+/// compiler's). `osslsigncode`, `openssl` and `zip` make the signed
 /// package: Debian 12's own osslsigncode (2.5) signs kernel images as
 /// bookworm-backports' 2.9 does (same digest, correct PE checksum), so
 /// stable's is enough. `rsyslog` is the log shipper the e2e layer runs (its
@@ -20,6 +22,7 @@ const PACKAGES: &[&str] = &[
     "wine",
     "wine64",
     "gcc-mingw-w64-x86-64",
+    "g++-mingw-w64-x86-64-win32",
     "binutils-mingw-w64-x86-64",
     "osslsigncode",
     "openssl",
