@@ -441,6 +441,7 @@ int main(int argc, char **argv)
         SetConsoleCtrlHandler(on_ctrl, TRUE);
         if (t.opt.pause) {
             fputs("kchan_tail: paused; press Enter to start receiving\n", stderr);
+            fflush(stderr); /* Wine's C runtime may hold it back until the read returns */
             (void)getchar();
         }
         result = run(&t);
