@@ -116,6 +116,26 @@ pub const DRIVER_IMAGES: &[DriverImage] = &[
     },
 ];
 
+/// A user-mode C program the build links with mingw against the wire
+/// protocol's header (`crates/kchan-proto/include/kchan.h`).
+pub struct CProgram {
+    /// The folder (from the workspace root) whose `*.c` files make it.
+    pub dir: &'static str,
+    /// The executable's file name.
+    pub exe: &'static str,
+}
+
+impl CProgram {
+    /// Where the built program is: beside the client library's examples,
+    /// where the e2e tests and the package look for examples.
+    pub fn path(&self) -> PathBuf {
+        windows_release_dir().join("examples").join(self.exe)
+    }
+}
+
+/// Every user-mode C program: the C client example.
+pub const C_PROGRAMS: &[CProgram] = &[CProgram { dir: "examples/c-client", exe: "kchan_tail.exe" }];
+
 /// The C interface's static library, which C driver images link.
 const KCHAN_C_PACKAGE: &str = "kchan-c";
 const KCHAN_C_LIB: &str = "libkchan_c.a";
@@ -195,15 +215,7 @@ pub fn finish_image(sys: &Path) -> Result<()> {
 /// headers and `kchan_km.h`, and links them with the `kchan-c` library into
 /// the driver image `sys`, with the link arguments of every driver image.
 fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    sources.retain(|p| p.extension().is_some_and(|e| e == "c"));
-    sources.sort();
-    if sources.is_empty() {
-        bail!("no C sources in {}", dir.display());
-    }
+    let sources = c_sources(dir)?;
     let include = crate::workspace_root().join("crates/kchan-c/include");
     let mut cmd = Command::new("x86_64-w64-mingw32-gcc");
     cmd.args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared"])
@@ -217,7 +229,22 @@ fn link_c_driver(dir: &Path, sys: &Path) -> Result<()> {
     run(cmd, &format!("linking {}", sys.display()))
 }
 
-/// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`).
+/// The `*.c` files of `dir`, sorted.
+fn c_sources(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    sources.retain(|p| p.extension().is_some_and(|e| e == "c"));
+    sources.sort();
+    if sources.is_empty() {
+        bail!("no C sources in {}", dir.display());
+    }
+    Ok(sources)
+}
+
+/// Builds the Windows user-mode programs (the `kchan` command, `kchan-bench`)
+/// and the client examples, Rust and C.
 pub fn windows_programs() -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan-cli", "-p", "kchan-bench"]);
@@ -225,5 +252,24 @@ pub fn windows_programs() -> Result<()> {
     // The client library's examples: the e2e tests run them.
     let mut cmd = cargo();
     cmd.args(["build", "--release", "--target", crate::WINDOWS_TARGET, "-p", "kchan", "--examples"]);
-    run(cmd, "client examples build")
+    run(cmd, "client examples build")?;
+    C_PROGRAMS.iter().try_for_each(c_program)
+}
+
+/// Compiles and links a C program as C11, warnings as errors, against
+/// `kchan.h`; checks that it imports only DLLs of Windows.
+fn c_program(program: &CProgram) -> Result<()> {
+    let exe = program.path();
+    if let Some(dir) = exe.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let include = crate::workspace_root().join("crates/kchan-proto/include");
+    let mut cmd = Command::new("x86_64-w64-mingw32-gcc");
+    cmd.args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+        .arg(format!("-I{}", include.display()))
+        .arg("-o")
+        .arg(&exe)
+        .args(c_sources(&crate::workspace_root().join(program.dir))?);
+    run(cmd, &format!("building {}", exe.display()))?;
+    crate::pecheck::program::check_user_program(&exe)
 }

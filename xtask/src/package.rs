@@ -6,15 +6,16 @@
 //!   image, then test-signed (SHA-256, embedded) with `osslsigncode`;
 //! - `kchan-test.cer`, the test certificate it is signed with;
 //! - `kchan.exe`, `kchan-bench.exe`, `examples\*.exe` (the client
-//!   examples) and `tests\*.exe` (every end-to-end test program, which find
-//!   `kchan.exe` and `examples\` one directory up, as under cargo);
+//!   examples, Rust and C) and `tests\*.exe` (every end-to-end test
+//!   program, which find `kchan.exe` and `examples\` one directory up, as
+//!   under cargo);
 //! - `run-tests.ps1` and `README-windows.txt` from `windows/`.
 //!
 //! The certificate and its key are made once with `openssl` and kept in
 //! `target/package/certificate/` (never committed; `cargo clean` makes a
 //! new one). The signature is verified against it before the zip is written.
 
-use crate::build::{cargo, run, windows_release_dir, DRIVER_IMAGES, KCHAN_PACKAGE};
+use crate::build::{cargo, run, windows_release_dir, C_PROGRAMS, DRIVER_IMAGES, KCHAN_PACKAGE};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,6 +61,9 @@ pub fn run_package() -> Result<()> {
     }
     for (example, exe) in examples()? {
         copy_program(&exe, &stage.join("examples").join(format!("{example}.exe")))?;
+    }
+    for program in C_PROGRAMS {
+        copy_program(&program.path(), &stage.join("examples").join(program.exe))?;
     }
     for (target, exe) in &tests {
         let dest = stage.join("tests").join(format!("{target}.exe"));
@@ -178,17 +182,10 @@ fn package_driver(built: &Path, stage: &Path, cert: &Certificate) -> Result<()> 
     Ok(())
 }
 
-/// Copies a Windows program, without debug sections, after checking that it needs no DLL a test
-/// machine lacks (mingw's runtime DLLs: `libgcc_s_seh-1.dll`,
-/// `libwinpthread-1.dll`, ...).
+/// Copies a Windows program, without debug sections, after checking that it
+/// imports only DLLs of Windows ([`crate::pecheck::program`]).
 fn copy_program(from: &Path, to: &Path) -> Result<()> {
-    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
-    let facts = crate::pecheck::image_facts(&bytes).with_context(|| format!("parsing {}", from.display()))?;
-    let foreign: Vec<&str> =
-        facts.modules().into_iter().filter(|m| m.to_ascii_lowercase().starts_with("lib")).collect();
-    if !foreign.is_empty() {
-        bail!("{} needs {}, which Windows does not have", from.display(), foreign.join(", "));
-    }
+    crate::pecheck::program::check_user_program(from)?;
     // Their DWARF is of no use on Windows; without it the zip is a fifth the size.
     let mut strip = Command::new(OBJCOPY);
     strip.arg("--strip-debug").arg(from).arg(to);

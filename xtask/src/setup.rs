@@ -9,17 +9,24 @@ use std::process::Command;
 /// `gcc-mingw-w64-x86-64` brings the linker, the DDK headers and
 /// `libntoskrnl.a`; `binutils-mingw-w64-x86-64` the `objdump` and `objcopy`
 /// the image checks and the package use; `wine64` runs the driver and the
-/// Windows programs. `osslsigncode`, `openssl` and `zip` make the signed
+/// Windows programs. `g++-mingw-w64-x86-64-win32` compiles the user-mode
+/// header `kchan.h` as C++ in its test (the `win32` thread model, as the C
+/// compiler's). `osslsigncode`, `openssl` and `zip` make the signed
 /// package: Debian 12's own osslsigncode (2.5) signs kernel images as
 /// bookworm-backports' 2.9 does (same digest, correct PE checksum), so
 /// stable's is enough. `rsyslog` is the log shipper the e2e layer runs (its
 /// own `rsyslogd` on a private config) against `kchan tail --json` (where
 /// systemd runs, Debian's package also enables the system's rsyslog service;
-/// the tests never use it).
+/// the tests never use it). `gcc` is the host C compiler: Rust links with
+/// it, and a native test builds the C client's batch reader with
+/// AddressSanitizer and UBSan, whose runtimes (`libasan8`, `libubsan1`)
+/// Debian's gcc brings.
 const PACKAGES: &[&str] = &[
+    "gcc",
     "wine",
     "wine64",
     "gcc-mingw-w64-x86-64",
+    "g++-mingw-w64-x86-64-win32",
     "binutils-mingw-w64-x86-64",
     "osslsigncode",
     "openssl",

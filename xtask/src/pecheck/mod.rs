@@ -16,11 +16,15 @@
 //! - [`stack`]: no frame over 4 KiB and no stack probe; the deepest chain
 //!   from the dispatch routines against the 24 KiB kernel stack;
 //! - [`floats`]: none of `core`'s float formatting or parsing.
+//!
+//! User-mode programs linked with mingw (the C client example) get one
+//! check of their own, [`program`]: they import only DLLs of Windows.
 
 pub mod checksum;
 pub mod floats;
 mod image;
 pub mod imports;
+pub mod program;
 pub mod stack;
 #[cfg(test)]
 mod tests;

@@ -33,8 +33,13 @@ fn dir() -> PathBuf {
 /// Compiles and links `source` into `<name>.sys` with `args`; the checksum
 /// is made correct so that only what a test changes is wrong.
 fn build(name: &str, source: &str, args: &[&str]) -> PathBuf {
-    let c = dir().join(format!("{name}.c"));
-    let out = dir().join(format!("{name}.sys"));
+    build_file(&format!("{name}.sys"), source, args)
+}
+
+/// [`build`] into the file `file_name` (a `.dll` or `.exe`).
+fn build_file(file_name: &str, source: &str, args: &[&str]) -> PathBuf {
+    let c = dir().join(format!("{file_name}.c"));
+    let out = dir().join(file_name);
     std::fs::write(&c, source).unwrap();
     let status = Command::new(imports::MINGW_CC)
         .arg("-o")
@@ -44,7 +49,7 @@ fn build(name: &str, source: &str, args: &[&str]) -> PathBuf {
         .arg(format!("-L{}", dir().display()))
         .status()
         .expect("x86_64-w64-mingw32-gcc runs (cargo xtask setup installs it)");
-    assert!(status.success(), "compiling {name}");
+    assert!(status.success(), "compiling {file_name}");
     checksum::fix(&out).unwrap();
     out
 }
@@ -303,4 +308,23 @@ fn fails_the_same_driver_linked_without_lto_which_keeps_all_of_core() {
 #[test]
 fn rejects_what_is_not_a_pe() {
     assert!(image_facts(b"MZ not really").is_err());
+}
+
+#[test]
+fn passes_a_user_mode_program_that_imports_only_windows_dlls() {
+    let source = "#include <stdio.h>\n#include <windows.h>\nint main(void) { printf(\"%lu\\n\", GetCurrentProcessId()); return 0; }\n";
+    let exe = build_file("windows_only.exe", source, &["-O2"]);
+    assert_eq!(program::foreign_imports(&exe).unwrap(), Vec::<String>::new());
+    program::check_user_program(&exe).unwrap();
+}
+
+#[test]
+fn fails_a_user_mode_program_that_needs_a_dll_windows_lacks() {
+    // A DLL made on the spot stands for mingw's runtime DLLs.
+    build_file("mingwonly.dll", "__declspec(dllexport) int helper(void) { return 7; }\n", &["-shared"]);
+    let exe =
+        build_file("needs_dll.exe", "int helper(void);\nint main(void) { return helper(); }\n", &["-l:mingwonly.dll"]);
+    assert_eq!(program::foreign_imports(&exe).unwrap(), vec!["mingwonly.dll".to_string()]);
+    let err = program::check_user_program(&exe).unwrap_err().to_string();
+    assert!(err.contains("mingwonly.dll") && err.contains("not part of Windows"), "{err}");
 }
