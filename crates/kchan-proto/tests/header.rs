@@ -16,9 +16,11 @@
 //! --test header` rewrites the header; review the diff and commit it.
 #![cfg(not(windows))]
 
+#[path = "support/wire_structs.rs"]
+mod wire_structs;
+
 use kchan_proto::*;
 use std::fmt::Write as _;
-use std::mem::{align_of, offset_of, size_of};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -161,101 +163,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// One structure's layout in Rust.
-struct Layout {
-    rust: &'static str,
-    size: usize,
-    align: usize,
-    fields: Vec<(&'static str, usize)>,
-}
-
-/// `$ty`'s layout with every field listed: the exhaustive pattern fails to
-/// compile when a field is added to the crate and not here.
-macro_rules! layout {
-    ($ty:ident { $($field:ident),* $(,)? }) => {{
-        #[allow(dead_code)]
-        fn every_field_is_listed(value: $ty) {
-            let $ty { $($field: _),* } = value;
-        }
-        Layout {
-            rust: stringify!($ty),
-            size: size_of::<$ty>(),
-            align: align_of::<$ty>(),
-            fields: vec![$((stringify!($field), offset_of!($ty, $field))),*],
-        }
-    }};
-}
-
-fn layouts() -> Vec<Layout> {
-    vec![
-        layout!(VersionInfo {
-            magic,
-            protocol_version,
-            max_record_payload,
-            max_batch_bytes,
-            min_recv_bytes,
-            max_ring_bytes,
-            max_in_flight,
-            max_inject_bytes,
-        }),
-        layout!(SubscribeConfig {
-            version,
-            flags,
-            kind_mask,
-            ring_bytes,
-            max_in_flight,
-            overflow,
-            completion,
-            min_records,
-            max_delay_us,
-            fill_percent,
-            reserved,
-        }),
-        layout!(BatchHeader { record_count, total_bytes, flags, reserved }),
-        layout!(RecordHeader { len, kind, flags, seq, timestamp }),
-        layout!(GapInfo { first_seq, count, reason, reserved }),
-        layout!(ChannelStats {
-            published,
-            rejected,
-            fanout,
-            dropped,
-            subscribers,
-            max_subscribers,
-            pending_receives,
-            completions,
-            cancels,
-            pool_bytes,
-            pool_allocations,
-            gen_running,
-            gen_produced,
-            gen_rate,
-        }),
-        layout!(SubscriberStats {
-            published,
-            delivered,
-            dropped_ring_full,
-            dropped_overwritten,
-            in_ring_records,
-            in_ring_bytes,
-            ring_capacity,
-            ring_high_water,
-            gaps_delivered,
-            bytes_delivered,
-            pending_receives,
-            max_in_flight,
-            completions,
-            cancels,
-            closed_receives,
-            rejected_posts,
-            next_seq,
-        }),
-        layout!(StatsReply { channel, subscriber, ring_budget_bytes, ring_budget_used, dropped_at_close }),
-        layout!(InjectHeader { version, record_count, total_bytes, reserved }),
-        layout!(InjectRecordHeader { kind, reserved, len }),
-        layout!(GenConfig { version, kind, reserved, rate, burst, payload_bytes, flags, count }),
-    ]
-}
-
 /// The layout asserts and the include guard's end (cbindgen's `trailer`).
 fn layout_block() -> String {
     let mut out = String::from(
@@ -263,11 +170,11 @@ fn layout_block() -> String {
          #ifdef __cplusplus\n#define KCHAN_LAYOUT(what) static_assert(what, #what)\n#define KCHAN_ALIGNOF(type) alignof(type)\n\
          #else\n#define KCHAN_LAYOUT(what) _Static_assert(what, #what)\n#define KCHAN_ALIGNOF(type) _Alignof(type)\n#endif\n",
     );
-    for layout in layouts() {
-        let c = c_type(layout.rust);
+    for layout in wire_structs::structs() {
+        let c = c_type(layout.name);
         writeln!(out, "\nKCHAN_LAYOUT(sizeof({c}) == {});", layout.size).unwrap();
         writeln!(out, "KCHAN_LAYOUT(KCHAN_ALIGNOF({c}) == {});", layout.align).unwrap();
-        for (field, offset) in &layout.fields {
+        for wire_structs::Field { name: field, offset, .. } in &layout.fields {
             writeln!(out, "KCHAN_LAYOUT(offsetof({c}, {field}) == {offset});").unwrap();
         }
     }
@@ -342,7 +249,7 @@ fn every_public_constant_and_exported_type_is_in_the_header() {
     }
     // Every structure cbindgen exports has its layout asserted, and each
     // exported type is defined.
-    let asserted: Vec<String> = layouts().iter().map(|l| c_type(l.rust)).collect();
+    let asserted: Vec<String> = wire_structs::structs().iter().map(|l| c_type(l.name)).collect();
     for rust in &config().export.include {
         let c = c_type(rust);
         let is_enum = header.contains(&format!("enum {c}\n"));

@@ -18,6 +18,8 @@ mod claims;
 mod code;
 #[path = "protocol_doc/markdown.rs"]
 mod markdown;
+#[path = "support/wire_structs.rs"]
+mod wire_structs;
 
 use kchan_proto::{FILE_DEVICE_UNKNOWN, METHOD_BUFFERED, STATUS_NAMES};
 use markdown::{
