@@ -8,7 +8,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use kchan_proto::zerocopy::IntoBytes;
-use kchan_proto::{gap_record_bytes, record_size, GapInfo, RecordHeader, KIND_GAP, RECORD_HEADER_SIZE};
+use kchan_proto::{
+    gap_record_bytes, record_size, GapInfo, GapReason, RecordHeader, GAP_RECORD_SIZE, KIND_GAP, RECORD_HEADER_SIZE,
+};
 
 /// What a drain copied out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -201,6 +203,55 @@ impl Ring {
             self.head = 0;
         }
         Drained { bytes, records, events }
+    }
+
+    /// One-event mode (the seed's one event per receive): the next event and the
+    /// gap records in front of it, which say what was lost before it. A gap is
+    /// not an event: taking a receive of its own would halve the events a
+    /// one-event consumer gets exactly when it falls behind. Stops early only
+    /// when the ring is empty or the next record does not fit `out`.
+    pub fn drain_one_event(&mut self, out: &mut [u8]) -> Drained {
+        let mut d = Drained::default();
+        while d.events == 0 {
+            let step = self.drain_into(&mut out[d.bytes..], 1);
+            if step.records == 0 {
+                break;
+            }
+            d.bytes += step.bytes;
+            d.records += step.records;
+            d.events += step.events;
+        }
+        d
+    }
+
+    /// Drop-oldest: removes records from the front until `need` bytes plus one gap
+    /// record fit, then puts a gap record (merged with a gap already at the front)
+    /// where they were. Returns the event records overwritten.
+    pub fn evict_for(&mut self, need: usize, now: u64) -> u64 {
+        let mut gap: Option<(GapInfo, u64)> = None;
+        let mut lost = 0;
+        while self.free() < need + GAP_RECORD_SIZE {
+            let Some((h, g)) = self.pop_front() else { break };
+            let (first, count) = match g {
+                Some(g) => (g.first_seq, g.count),
+                None => {
+                    lost += 1;
+                    (h.seq, 1)
+                }
+            };
+            match &mut gap {
+                Some((acc, _)) => acc.count = first + count - acc.first_seq,
+                None => {
+                    let ts = if g.is_some() { h.timestamp } else { now };
+                    let reason = GapReason::Overwritten as u32;
+                    gap = Some((GapInfo { first_seq: first, count, reason, reserved: 0 }, ts));
+                }
+            }
+        }
+        if let Some((g, ts)) = gap {
+            self.push_front_gap(&g, ts);
+        }
+        lost
     }
 
     /// Copies the whole content into `other` (which must have room), in order.

@@ -214,7 +214,7 @@ impl<R: Request> Subscriber<R> {
             }
             OverflowPolicy::DropOldest => {
                 if ring.free() < size {
-                    self.counters.dropped_overwritten += evict(ring, size, now);
+                    self.counters.dropped_overwritten += ring.evict_for(size, now);
                 }
                 ring.push_event(&header, payload);
             }
@@ -290,7 +290,7 @@ impl<R: Request> Subscriber<R> {
         let (head, body) = buf[..cap].split_at_mut(BATCH_HEADER_SIZE);
         let mut d = match self.ring.as_mut() {
             None => Drained::default(),
-            Some(ring) if self.one_event => drain_one_event(ring, body),
+            Some(ring) if self.one_event => ring.drain_one_event(body),
             Some(ring) => ring.drain_into(body, u32::MAX),
         };
         // A tail gap follows the last record: it goes out with it.
@@ -450,53 +450,4 @@ impl<R: Request> Subscriber<R> {
         let accounted = s.delivered.checked_add(s.in_ring_records).and_then(|n| n.checked_add(s.dropped()));
         accounted.and_then(|n| n.checked_add(self.dropped_at_close)) == Some(s.published)
     }
-}
-
-/// One-event mode (the seed's one event per receive): the next event and the
-/// gap records in front of it, which say what was lost before it. A gap is
-/// not an event: taking a receive of its own would halve the events a
-/// one-event consumer gets exactly when it falls behind. Stops early only
-/// when the ring is empty or the next record does not fit `out`.
-fn drain_one_event(ring: &mut Ring, out: &mut [u8]) -> Drained {
-    let mut d = Drained::default();
-    while d.events == 0 {
-        let step = ring.drain_into(&mut out[d.bytes..], 1);
-        if step.records == 0 {
-            break;
-        }
-        d.bytes += step.bytes;
-        d.records += step.records;
-        d.events += step.events;
-    }
-    d
-}
-
-/// Drop-oldest: removes records from the front until `need` bytes plus one gap
-/// record fit, then puts a gap record (merged with a gap already at the front)
-/// where they were. Returns the event records overwritten.
-fn evict(ring: &mut Ring, need: usize, now: u64) -> u64 {
-    let mut gap: Option<(GapInfo, u64)> = None;
-    let mut lost = 0;
-    while ring.free() < need + GAP_RECORD_SIZE {
-        let Some((h, g)) = ring.pop_front() else { break };
-        let (first, count) = match g {
-            Some(g) => (g.first_seq, g.count),
-            None => {
-                lost += 1;
-                (h.seq, 1)
-            }
-        };
-        match &mut gap {
-            Some((acc, _)) => acc.count = first + count - acc.first_seq,
-            None => {
-                let ts = if g.is_some() { h.timestamp } else { now };
-                let reason = GapReason::Overwritten as u32;
-                gap = Some((GapInfo { first_seq: first, count, reason, reserved: 0 }, ts));
-            }
-        }
-    }
-    if let Some((g, ts)) = gap {
-        ring.push_front_gap(&g, ts);
-    }
-    lost
 }
