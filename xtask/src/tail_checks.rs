@@ -53,7 +53,13 @@ fn kchan(prefix: &Prefix, args: &[&str]) -> Result<()> {
     let mut all = vec![exe.to_str().context("a UTF-8 path")?];
     all.extend_from_slice(args);
     let out = prefix.wine_output(&all)?;
-    ensure!(out.status.success(), "kchan {args:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
+    ensure!(
+        out.status.success(),
+        "kchan {args:?} ended with {}; stderr: {:?}; stdout: {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
     Ok(())
 }
 
