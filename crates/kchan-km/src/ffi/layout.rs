@@ -202,7 +202,6 @@ fits!(
     REG_DWORD as u32,
     RTL_REGISTRY_ABSOLUTE as u32,
     DISPATCH_LEVEL as u8,
-    RTL_REGISTRY_SERVICES as u32,
     REG_QWORD as u32,
 );
 const _: () = assert!(ddk::NON_PAGED_POOL_NX <= i32::MAX as u64 && ddk::KERNEL_MODE < 0x80);

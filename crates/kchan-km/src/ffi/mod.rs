@@ -85,9 +85,6 @@ pub const REG_DWORD: u32 = ddk::REG_DWORD as u32;
 /// `RTL_REGISTRY_ABSOLUTE`: the path is a full registry path.
 pub const RTL_REGISTRY_ABSOLUTE: u32 = ddk::RTL_REGISTRY_ABSOLUTE as u32;
 
-/// `RTL_REGISTRY_SERVICES`: paths relative to
-/// `\Registry\Machine\System\CurrentControlSet\Services`.
-pub const RTL_REGISTRY_SERVICES: u32 = ddk::RTL_REGISTRY_SERVICES as u32;
 /// `REG_QWORD`.
 pub const REG_QWORD: u32 = ddk::REG_QWORD as u32;
 
